@@ -1,0 +1,1 @@
+"""Shared data layer: sample schema, transforms, real-format loader base, CPU renderer, synthetic scenes."""

@@ -1,0 +1,59 @@
+"""Typed configs of the contact package: CRRNet / PiCR-style model and the HOI clip data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass
+class ContactModelConfig:
+    """CRRNet hyper-parameters; the PiCR-style baseline is window=1, temporal='none'."""
+
+    name: str = "crrnet"
+    img_channels: int = 32               # C_img of the H/4 x W/4 hourglass feature map
+    hourglass_stacks: int = 1
+    hourglass_depth: int = 2             # number of 2x down/up-sampling levels per hourglass
+    window: int = 7                      # k of the k x k feature window (odd; 1 = bilinear sample)
+    temporal: Literal["gru", "none"] = "gru"
+    point_hidden: int = 64
+    gru_hidden: int = 64
+    bidirectional: bool = True           # GRU sees past and future frames of the clip
+    num_classes: int = 15                # 14 BEHAVE parts + no contact
+    loss_weight: float = 0.006           # epsilon_0 of eq. 18
+
+
+@dataclass
+class ContactDataConfig:
+    """Clip data: 'synthetic' (embedded HOI clips) or 'behave' (real, root from env EHP_BEHAVE_ROOT)."""
+
+    source: Literal["synthetic", "behave"] = "synthetic"
+    root: str | None = None              # BEHAVE root (sequences/, calibs/, objects/, split.json)
+    frames: int = 7                      # T, frames per clip fed to the network
+    image_size: int = 64                 # square network input (pixels)
+    num_points: int = 256                # object points per frame
+    train_clips: int = 192
+    eval_clips: int = 48
+    seed: int = 0
+    occlusion_prob: float = 0.3          # chance a frame has an occluder over the contact region
+    rough_rot_deg: float = 3.0           # object rotation noise of the rough fit (degrees)
+    rough_trans_m: float = 0.02          # object translation noise of the rough fit (m)
+    body_trans_m: float = 0.06           # body translation noise of the rough fit (m)
+    chain_rot_deg: float = 15.0          # rotation noise on the contact chain's joints (degrees)
+    cache: bool = True                   # cache generated clips under paths.cache_dir/contact
+
+
+def model_config(cfg: DictConfig | dict | None) -> ContactModelConfig:
+    """Validate `cfg.model` against ContactModelConfig (unknown keys or wrong types fail here)."""
+    merged = OmegaConf.merge(OmegaConf.structured(ContactModelConfig), cfg or {})
+    out = OmegaConf.to_object(merged)
+    if out.window < 1 or out.window % 2 == 0:
+        raise ValueError(f"model.window={out.window}: the k x k window needs an odd k >= 1")
+    return out
+
+
+def data_config(cfg: DictConfig | dict | None) -> ContactDataConfig:
+    """Validate `cfg.data` against ContactDataConfig."""
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ContactDataConfig), cfg or {}))

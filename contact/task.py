@@ -1,0 +1,92 @@
+"""CRRNet training task for `common.training.Trainer`: clip datasets, eq. 18 loss, IoU/accuracy evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from common.training import TrainTask
+from contact.config import ContactDataConfig, ContactModelConfig
+from contact.evaluation import confusion_matrix, contact_scores
+from contact.model import CRRNet, crr_loss
+
+NETWORK_KEYS = ("images", "K", "object_points", "labels")
+
+
+def centre_window(total: int, frames: int) -> slice:
+    """Frames of the centred window of length `frames` inside a clip of `total` frames."""
+    if frames > total or frames < 1:
+        raise ValueError(f"window of {frames} frames does not fit a clip of {total} frames")
+    start = (total - frames) // 2
+    return slice(start, start + frames)
+
+
+class ClipDataset(Dataset):
+    """Network inputs of clips (dicts of numpy arrays), cut to the centred `frames`-frame window.
+
+    Items: images (T,3,S,S) float [0,1], K (T,3,3), object_points (T,N,3) m (rough fit, camera frame),
+    labels (T,N) int64; the window's middle frame is the clip's middle frame for every odd T.
+    """
+
+    def __init__(self, clips: list[dict], frames: int) -> None:
+        self.clips, self.frames = clips, frames
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        clip = self.clips[index]
+        window = centre_window(len(clip["labels"]), self.frames)
+        images = torch.as_tensor(np.asarray(clip["images"][window]))
+        points = np.asarray(clip["object_points"][window])
+        return {"images": images.float() / 255.0 if images.dtype == torch.uint8 else images.float(),
+                "K": torch.as_tensor(np.asarray(clip["K"][window]), dtype=torch.float32),
+                "object_points": torch.as_tensor(points, dtype=torch.float32),
+                "labels": torch.as_tensor(np.asarray(clip["labels"][window]), dtype=torch.int64)}
+
+
+def predict_labels(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Arg-max class (B,T,N) of the model on a batch."""
+    return model(batch["images"], batch["object_points"], batch["K"]).argmax(dim=-1)
+
+
+def middle_frame_confusion(model: nn.Module, loader: DataLoader, device: torch.device) -> np.ndarray:
+    """Confusion matrix of the predictions on the middle frame of every clip of the loader."""
+    conf = 0
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        pred = predict_labels(model, batch)
+        mid = pred.shape[1] // 2
+        conf = conf + confusion_matrix(pred[:, mid], batch["labels"][:, mid])
+    return np.asarray(conf)
+
+
+class ContactTask(TrainTask):
+    """CRRNet (or the PiCR-style baseline) on pre-generated clips."""
+
+    def __init__(self, model_cfg: ContactModelConfig, data_cfg: ContactDataConfig, train_clips: list[dict],
+                 eval_clips: list[dict] | None) -> None:
+        self.model_cfg, self.data_cfg = model_cfg, data_cfg
+        self.train_clips, self.eval_clips = train_clips, eval_clips
+
+    def build_model(self) -> nn.Module:
+        return CRRNet(self.model_cfg)
+
+    def train_dataset(self) -> Dataset:
+        return ClipDataset(self.train_clips, self.data_cfg.frames)
+
+    def eval_dataset(self) -> Dataset | None:
+        return None if self.eval_clips is None else ClipDataset(self.eval_clips, self.data_cfg.frames)
+
+    def training_step(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+        logits = model(batch["images"], batch["object_points"], batch["K"])
+        loss = crr_loss(logits, batch["labels"], self.model_cfg.loss_weight)
+        return loss, {"loss": float(loss.detach())}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
+        """mIoU first (primary), then accuracy, contact IoU and per-class IoU on the clips' middle frames."""
+        device = next(model.parameters()).device
+        return contact_scores(middle_frame_confusion(model, loader, device))

@@ -1,0 +1,168 @@
+"""GR00T N1.5 `FlowmatchingActionHead` with EggHand's 138->64 state and 126<->32 action adapters."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from eggflow.config import HAND_DIM, STATE_DIM, HeadConfig
+from eggflow.dit import DiT, SelfAttentionTransformer
+
+log = logging.getLogger(__name__)
+
+
+class CategorySpecificLinear(nn.Module):
+    """Per-embodiment linear layer: W (num_cat, in, out) and b (num_cat, out), selected by category id."""
+
+    def __init__(self, num_categories: int, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.W = nn.Parameter(0.02 * torch.randn(num_categories, in_dim, out_dim))
+        self.b = nn.Parameter(torch.zeros(num_categories, out_dim))
+
+    def forward(self, x: Tensor, cat_ids: Tensor) -> Tensor:
+        """x (B,T,in), cat_ids (B,) -> (B,T,out)."""
+        return torch.bmm(x, self.W[cat_ids]) + self.b[cat_ids][:, None]
+
+
+class CategorySpecificMLP(nn.Module):
+    """layer1 -> ReLU -> layer2, both category specific."""
+
+    def __init__(self, num_categories: int, in_dim: int, hidden: int, out_dim: int) -> None:
+        super().__init__()
+        self.layer1 = CategorySpecificLinear(num_categories, in_dim, hidden)
+        self.layer2 = CategorySpecificLinear(num_categories, hidden, out_dim)
+
+    def forward(self, x: Tensor, cat_ids: Tensor) -> Tensor:
+        """(B,T,in) -> (B,T,out)."""
+        return self.layer2(F.relu(self.layer1(x, cat_ids)), cat_ids)
+
+
+def tau_encoding(timesteps: Tensor, dim: int) -> Tensor:
+    """GR00T SinusoidalPositionalEncoding of (B,T) bucket ids -> (B,T,dim) as [sin, cos]."""
+    half = dim // 2
+    freqs = torch.exp(-torch.arange(half, device=timesteps.device, dtype=torch.float32)
+                      * (torch.log(torch.tensor(10000.0)) / half))
+    angles = timesteps.float()[..., None] * freqs
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+class MultiEmbodimentActionEncoder(nn.Module):
+    """W1(a) ++ tau-encoding -> W2 -> swish -> W3, all category specific."""
+
+    def __init__(self, action_dim: int, dim: int, num_categories: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.W1 = CategorySpecificLinear(num_categories, action_dim, dim)
+        self.W2 = CategorySpecificLinear(num_categories, 2 * dim, dim)
+        self.W3 = CategorySpecificLinear(num_categories, dim, dim)
+
+    def forward(self, actions: Tensor, timesteps: Tensor, cat_ids: Tensor) -> Tensor:
+        """actions (B,H,a), timesteps (B,) buckets -> (B,H,dim)."""
+        tau = tau_encoding(timesteps[:, None].expand(-1, actions.shape[1]), self.dim)
+        x = torch.cat([self.W1(actions, cat_ids), tau], dim=-1)
+        return self.W3(F.silu(self.W2(x, cat_ids)), cat_ids)
+
+
+class FlowmatchingActionHead(nn.Module):
+    """State/action encoders, DiT over [20 state tokens, H action tokens] cross-attending to VL tokens."""
+
+    def __init__(self, cfg: HeadConfig, horizon: int, obs_len: int) -> None:
+        super().__init__()
+        self.cfg, self.horizon, self.obs_len = cfg, horizon, obs_len
+        heads = cfg.num_attention_heads
+        n_cat = cfg.max_num_embodiments
+        self.state_proj_in = nn.Linear(STATE_DIM, cfg.max_state_dim)
+        self.action_proj_in = nn.Linear(HAND_DIM, cfg.max_action_dim)
+        self.action_proj_out = nn.Linear(cfg.max_action_dim, HAND_DIM)
+        for adapter in (self.state_proj_in, self.action_proj_in, self.action_proj_out):
+            nn.init.normal_(adapter.weight, std=0.02)
+            nn.init.zeros_(adapter.bias)
+        self.state_encoder = CategorySpecificMLP(n_cat, cfg.max_state_dim, cfg.hidden_size,
+                                                 cfg.input_embedding_dim)
+        self.action_encoder = MultiEmbodimentActionEncoder(cfg.max_action_dim, cfg.input_embedding_dim, n_cat)
+        self.action_decoder = CategorySpecificMLP(n_cat, cfg.hidden_size, cfg.hidden_size, cfg.max_action_dim)
+        self.position_embedding = nn.Embedding(cfg.max_seq_len, cfg.input_embedding_dim)
+        self.vlln = nn.LayerNorm(cfg.backbone_embedding_dim)
+        self.vl_self_attention = SelfAttentionTransformer(cfg.backbone_embedding_dim, cfg.vl_heads,
+                                                          cfg.vl_layers, cfg.dropout)
+        self.model = DiT(heads, cfg.input_embedding_dim // heads, cfg.hidden_size, cfg.num_layers,
+                         cross_dim=cfg.backbone_embedding_dim, dropout=cfg.dropout)
+        self.beta = torch.distributions.Beta(cfg.noise_beta_alpha, cfg.noise_beta_beta)
+
+    def encode_vl(self, vl_tokens: Tensor) -> Tensor:
+        """vlln + vl_self_attention over the adapted backbone tokens (B,S,backbone_dim)."""
+        return self.vl_self_attention(self.vlln(vl_tokens))
+
+    def velocity(self, x: Tensor, t: Tensor, state: Tensor, vl: Tensor) -> Tensor:
+        """Predicted flow velocity (B,H,126) at normalised hands x (B,H,126), time t (B,) in [0,1]."""
+        cat_ids = torch.full((x.shape[0],), self.cfg.embodiment_id, device=x.device, dtype=torch.long)
+        buckets = (t * self.cfg.num_timestep_buckets).long().clamp(max=self.cfg.num_timestep_buckets - 1)
+        state_tokens = self.state_encoder(self.state_proj_in(state), cat_ids)
+        action_tokens = self.action_encoder(self.action_proj_in(x), buckets, cat_ids)
+        positions = torch.arange(self.horizon + self.obs_len, device=x.device)
+        action_tokens = action_tokens + self.position_embedding(positions[: self.horizon])
+        if self.cfg.state_position_embedding:
+            state_tokens = state_tokens + self.position_embedding(positions[self.horizon:])
+        out = self.model(torch.cat([state_tokens, action_tokens], dim=1), vl, buckets)
+        return self.action_proj_out(self.action_decoder(out, cat_ids)[:, -self.horizon:])
+
+    def sample_time(self, batch: int, device: torch.device) -> Tensor:
+        """Flow time t = (s - u) / s with u ~ Beta(1.5, 1); t = 1 is data."""
+        u = self.beta.sample((batch,)).to(device)
+        return (self.cfg.noise_s - u) / self.cfg.noise_s
+
+    def velocity_loss(self, actions: Tensor, state: Tensor, vl: Tensor, mask: Tensor) -> Tensor:
+        """Standard flow-matching MSE on velocity = action - noise, masked by valid coordinates."""
+        noise = torch.randn_like(actions)
+        t = self.sample_time(actions.shape[0], actions.device)
+        x_t = (1 - t[:, None, None]) * noise + t[:, None, None] * actions
+        err = (self.velocity(x_t, t, state, vl) - (actions - noise)) ** 2 * mask
+        return err.sum() / mask.sum().clamp(min=1)
+
+    def get_action(self, state: Tensor, vl: Tensor, generator: torch.Generator | None = None,
+                   noise: Tensor | None = None) -> Tensor:
+        """Euler integration from N(0, I) over `num_inference_timesteps` steps (differentiable)."""
+        steps = self.cfg.num_inference_timesteps
+        if noise is None:
+            noise = torch.randn(state.shape[0], self.horizon, HAND_DIM, generator=generator,
+                                device="cpu").to(state.device)
+        x = noise
+        for k in range(steps):
+            t = torch.full((state.shape[0],), k / steps, device=state.device)
+            x = x + self.velocity(x, t, state, vl) / steps
+        return x
+
+
+def load_groot_action_head(head: FlowmatchingActionHead, path_or_state: str | Path | dict) -> dict:
+    """Copy GR00T `action_head.*` tensors whose name and shape match ours; return loaded/skipped names.
+
+    Our adapters (`state_proj_in`, `action_proj_in/out`) are not in GR00T and keep their N(0, 0.02)
+    init; GR00T-only tensors (`future_tokens`) and shape mismatches are skipped, as with
+    `ignore_mismatched_sizes=True` in EggHand.
+    """
+    if isinstance(path_or_state, dict):
+        state = path_or_state
+    elif str(path_or_state).endswith(".safetensors"):
+        from safetensors.torch import load_file
+        state = load_file(str(path_or_state))
+    else:
+        state = torch.load(path_or_state, map_location="cpu", weights_only=True)
+    own = head.state_dict()
+    loaded, skipped = [], []
+    for key, value in state.items():
+        if not key.startswith("action_head."):
+            continue
+        name = key[len("action_head."):]
+        if name in own and own[name].shape == value.shape:
+            own[name] = value.to(own[name].dtype)
+            loaded.append(name)
+        else:
+            skipped.append(name)
+    head.load_state_dict(own)
+    log.info("GR00T action head: loaded %d tensors, skipped %d (%s)", len(loaded), len(skipped),
+             ", ".join(skipped[:5]))
+    return {"loaded": loaded, "skipped": skipped}

@@ -1,0 +1,102 @@
+"""Forecasting datasets: windowed samples in the canonical frame, with cached frozen-encoder features."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from eggflow.canonical import make_window
+from eggflow.config import EggFlowDataConfig
+from eggflow.encoder import EgoVideoEncoder
+from eggflow.synthetic import ANCHOR, generate_clip, random_task_text
+
+log = logging.getLogger(__name__)
+WINDOW_KEYS = ("past", "past_valid", "past_extrinsics", "future", "future_valid")
+
+
+class ForecastDataset(Dataset):
+    """Samples with window arrays plus either cached encoder features or a callable giving (video, text)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], egomotion: np.ndarray,
+                 features: dict[str, torch.Tensor] | None = None,
+                 raw: Callable[[int], tuple[torch.Tensor, str]] | None = None) -> None:
+        self.arrays = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+        self.egomotion = egomotion
+        self.features = features
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.egomotion)
+
+    def __getitem__(self, i: int) -> dict:
+        item = {k: v[i] for k, v in self.arrays.items()}
+        if self.features is not None:
+            item.update({k: v[i] for k, v in self.features.items()})
+        else:
+            item["video"], item["text"] = self.raw(i)
+        return item
+
+    def subset(self, index: np.ndarray) -> ForecastDataset:
+        """A dataset restricted to `index` (features must be cached)."""
+        idx = torch.as_tensor(index)
+        feats = None if self.features is None else {k: v[idx] for k, v in self.features.items()}
+        return ForecastDataset({k: v[idx].numpy() for k, v in self.arrays.items()}, self.egomotion[index],
+                               feats, None if self.raw is None else lambda i: self.raw(int(index[i])))
+
+
+def frames_to_video(frames: np.ndarray) -> torch.Tensor:
+    """(B,T,H,W,3) uint8 -> (B,3,T,H,W) float in [0,1] (EggHand feeds [0,1] video to the backbone)."""
+    return torch.from_numpy(frames).permute(0, 4, 1, 2, 3).float() / 255.0
+
+
+def noise_video(batch: int, frames: int, size: int, rng: np.random.Generator) -> torch.Tensor:
+    """Gaussian-noise frames (mean 0.5, std 0.25, clipped to [0,1]) for the noisy-vision ablation."""
+    noise = rng.normal(0.5, 0.25, (batch, 3, frames, size, size)).clip(0, 1)
+    return torch.from_numpy(noise).float()
+
+
+def build_synthetic(cfg: EggFlowDataConfig, encoder: EgoVideoEncoder, num_clips: int, seed: int,
+                    keep_frames: int = 0, noisy_vision: bool = False, dummy_language: bool = False,
+                    ) -> tuple[ForecastDataset, np.ndarray, list[str]]:
+    """Generate clips, window them and cache frozen features; returns (dataset, first frames, texts)."""
+    rng = np.random.default_rng(seed)
+    corrupt_rng = np.random.default_rng(seed + 17)
+    windows, vision, text, texts, kept = [], [], [], [], []
+    chunk = 64
+    for start in range(0, num_clips, chunk):
+        clips = [generate_clip(rng, cfg.num_objects, cfg.egomotion_scale)
+                 for _ in range(min(chunk, num_clips - start))]
+        for clip in clips:
+            windows.append(make_window(clip.joints_world, clip.extrinsics, ANCHOR, cfg.obs_len, cfg.horizon,
+                                       cfg.action_offset_start, cfg.video_offsets))
+        frames = np.stack([c.frames for c in clips])
+        kept.extend(frames[: max(keep_frames - len(kept), 0)])
+        video = (noise_video(len(clips), frames.shape[1], frames.shape[2], corrupt_rng) if noisy_vision
+                 else frames_to_video(frames))
+        chunk_texts = [random_task_text(corrupt_rng) if dummy_language else c.text for c in clips]
+        texts.extend(c.text for c in clips)
+        vision.append(encoder.encode_video(video))
+        text.append(encoder.encode_text(chunk_texts))
+    arrays = {k: np.stack([getattr(w, k) for w in windows]) for k in WINDOW_KEYS}
+    features = {"vision_feats": torch.cat(vision), "text_feats": torch.cat(text)}
+    egomotion = np.array([w.egomotion for w in windows])
+    frames_kept = np.stack(kept) if kept else np.zeros((0,), np.uint8)
+    return ForecastDataset(arrays, egomotion, features), frames_kept, texts
+
+
+def normalisation_stats(dataset: ForecastDataset) -> dict[str, torch.Tensor]:
+    """Per-coordinate min/max (metres) over valid past and future joints, and over the 12 extrinsics."""
+    a = dataset.arrays
+    hands = torch.cat([a["past"].flatten(0, 1), a["future"].flatten(0, 1)])           # (N, 42, 3)
+    valid = torch.cat([a["past_valid"].flatten(0, 1), a["future_valid"].flatten(0, 1)])
+    big = torch.finfo(hands.dtype).max
+    lo = torch.where(valid[..., None], hands, big).amin(0).flatten()
+    hi = torch.where(valid[..., None], hands, -big).amax(0).flatten()
+    lo, hi = torch.where(lo > hi, -1.0, lo), torch.where(lo > hi, 1.0, hi)
+    extr = a["past_extrinsics"].flatten(0, 1)
+    return {"hand_min": lo, "hand_max": hi,
+            "state_min": torch.cat([lo, extr.amin(0)]), "state_max": torch.cat([hi, extr.amax(0)])}

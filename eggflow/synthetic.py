@@ -1,0 +1,157 @@
+"""Synthetic egocentric reach clips where vision (object positions) and text (which object, which verb) matter.
+
+World frame: metres, z up, table plane z = 0. Each clip has 30 frames at 10 fps: 20 observed frames of idle
+hand sway (no hint of the target), then 10 frames in which one hand reaches for the object named by the
+text and performs the verb (pick up: grasp and lift; tap: hover and press; push: approach and push). The
+object layout is visible only in the rendered frames; the head camera yaws and drifts (egomotion).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+OBJECTS = {"cup": (220, 40, 40), "box": (40, 190, 60), "ball": (50, 80, 230), "bottle": (230, 210, 40)}
+OBJECT_COLOURS = {"cup": "red", "box": "green", "ball": "blue", "bottle": "yellow"}
+VERBS = ("pick up", "tap", "push")
+CLIP_LEN, ANCHOR = 30, 19
+FOCAL, IMAGE = 180.0, 224
+
+
+FINGER_BASES = {"thumb": (0.025, 0.035, -0.01), "index": (0.09, 0.025, 0.0), "middle": (0.095, 0.005, 0.0),
+                "ring": (0.09, -0.015, 0.0), "pinky": (0.08, -0.033, 0.0)}
+FINGER_LENGTHS = {"thumb": 0.03, "index": 0.028, "middle": 0.03, "ring": 0.028, "pinky": 0.022}
+
+
+def hand_template(curl: np.ndarray, is_right: bool) -> np.ndarray:
+    """(T,) curls in [0,1] -> (T,21,3) joints (wrist, thumb1-4, ..., pinky1-4) in a wrist frame, x forward."""
+    side = -1.0 if is_right else 1.0
+    joints = [np.zeros((len(curl), 3))]
+    for finger, (bx, by, bz) in FINGER_BASES.items():
+        point = np.broadcast_to(np.array([bx, -side * by, bz]), (len(curl), 3))
+        pitch = np.zeros(len(curl))
+        for segment in range(4):
+            joints.append(point)
+            pitch = pitch + curl * (0.6 if finger != "thumb" else 0.3)
+            direction = np.stack([np.cos(pitch), np.zeros_like(pitch), -np.sin(pitch)], axis=1)
+            point = point + FINGER_LENGTHS[finger] * (1 - 0.15 * segment) * direction
+    return np.stack(joints, axis=1)
+
+
+def min_jerk(s: np.ndarray) -> np.ndarray:
+    """Minimum-jerk profile 10 s^3 - 15 s^4 + 6 s^5 on s in [0, 1]."""
+    s = np.clip(s, 0, 1)
+    return 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5
+
+
+def look_at_extrinsics(eye: np.ndarray, yaw: np.ndarray, pitch: float) -> np.ndarray:
+    """(T,3) eyes, (T,) yaws -> (T,3,4) world->camera [R|t] with OpenCV axes (x right, y down, z forward)."""
+    forward = np.stack([np.cos(pitch) * np.cos(yaw), np.cos(pitch) * np.sin(yaw),
+                        np.full_like(yaw, -np.sin(pitch))], axis=1)
+    right = np.stack([np.sin(yaw), -np.cos(yaw), np.zeros_like(yaw)], axis=1)
+    down = np.cross(forward, right)
+    rot = np.stack([right, down, forward], axis=1)
+    return np.concatenate([rot, -(rot @ eye[..., None])], axis=2)
+
+
+@dataclass
+class Clip:
+    """One synthetic clip: world joints (30,42,3, zeros = invalid), extrinsics (30,3,4), 4 frames, text."""
+
+    joints_world: np.ndarray
+    extrinsics: np.ndarray
+    frames: np.ndarray          # (4, 224, 224, 3) uint8 at episode indices ANCHOR + [-18, -12, -6, 0]
+    text: str
+    target: int                 # index of the named object
+
+
+def render_frame(extrinsics: np.ndarray, objects: list[tuple[str, np.ndarray]], joints: np.ndarray) -> np.ndarray:
+    """Flat-shaded table, objects as projected discs/squares and hand joints as dots (224x224 RGB)."""
+    img = np.full((IMAGE, IMAGE, 3), (150, 130, 110), np.uint8)
+    items = [*objects, *[("hand", p) for p in joints if np.abs(p).sum() > 0]]
+    cam = [(name, extrinsics[:, :3] @ p + extrinsics[:, 3]) for name, p in items]
+    for name, p in sorted(cam, key=lambda item: -item[1][2]):
+        if p[2] < 0.05:
+            continue
+        u, v = FOCAL * p[0] / p[2] + IMAGE / 2, FOCAL * p[1] / p[2] + IMAGE / 2
+        if not (-40 < u < IMAGE + 40 and -40 < v < IMAGE + 40):
+            continue
+        if name == "hand":
+            cv2.circle(img, (int(u), int(v)), 2, (240, 200, 170), -1)
+            continue
+        r = max(int(FOCAL * 0.05 / p[2]), 3)
+        if name in ("box", "bottle"):
+            cv2.rectangle(img, (int(u - r), int(v - r * (2 if name == "bottle" else 1))),
+                          (int(u + r), int(v + r)), OBJECTS[name], -1)
+        else:
+            cv2.circle(img, (int(u), int(v)), r, OBJECTS[name], -1)
+    return img
+
+
+def generate_clip(rng: np.random.Generator, num_objects: int = 3, egomotion_scale: float = 1.0) -> Clip:
+    """Sample a layout, a task text, egomotion and the two-hand motion; render the 4 observed frames."""
+    names = list(rng.choice(list(OBJECTS), size=num_objects, replace=False))
+    positions: list[np.ndarray] = []
+    while len(positions) < num_objects:
+        p = np.array([rng.uniform(0.3, 0.6), rng.uniform(-0.32, 0.32), 0.04])
+        if all(np.linalg.norm(p[:2] - q[:2]) > 0.14 for q in positions):
+            positions.append(p)
+    target = int(rng.integers(num_objects))
+    verb = VERBS[int(rng.integers(len(VERBS)))]
+    text = f"{verb} the {OBJECT_COLOURS[names[target]]} {names[target]}"
+
+    t = np.arange(CLIP_LEN) / 10.0
+    amp = egomotion_scale * rng.uniform(0.0, 0.25)
+    yaw = rng.uniform(-0.2, 0.2) + amp * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t + rng.uniform(0, 6.3))
+    drift = egomotion_scale * rng.normal(0, 0.02, 3)
+    eyes = np.array([-0.15, 0.0, 0.5]) + t[:, None] / 3.0 * drift[None] + rng.normal(0, 0.01, 3)
+    pitch = rng.uniform(0.6, 0.8)
+    extrinsics = look_at_extrinsics(eyes, yaw, pitch)
+
+    joints = np.zeros((CLIP_LEN, 42, 3))
+    acting = 0 if positions[target][1] < 0 else 1
+    for hand in (0, 1):
+        rest = np.array([0.12, -0.16 if hand == 0 else 0.16, 0.1]) + rng.normal(0, 0.02, 3)
+        phase, freq = rng.uniform(0, 6.3, 3), rng.uniform(0.3, 0.8, 3)
+        wrist = rest + 0.012 * np.sin(2 * np.pi * freq * t[:, None] + phase)
+        curl = np.clip(0.25 + 0.1 * np.sin(2 * np.pi * 0.4 * t + phase[0]), 0, 1)
+        if hand == acting:
+            wrist, curl = _reach(wrist, curl, positions[target], verb)
+        joints[:, 21 * hand:21 * hand + 21] = wrist[:, None] + hand_template(curl, hand == 0)
+    dropped = rng.random((CLIP_LEN, 42)) < 0.03
+    joints[dropped] = 0.0
+    frames = np.stack([render_frame(extrinsics[ANCHOR + k], [(n, p) for n, p in zip(names, positions)],
+                                    joints[ANCHOR + k]) for k in (-18, -12, -6, 0)])
+    return Clip(joints.astype(np.float32), extrinsics.astype(np.float32), frames, text, target)
+
+
+def _reach(wrist: np.ndarray, curl: np.ndarray, goal: np.ndarray, verb: str) -> tuple[np.ndarray, np.ndarray]:
+    """Future frames (after ANCHOR) of the acting hand: min-jerk reach, then the verb-specific finish."""
+    wrist, curl = wrist.copy(), curl.copy()
+    start = wrist[ANCHOR]
+    steps = np.arange(1, CLIP_LEN - ANCHOR)
+    s = min_jerk(steps / 8.0)
+    approach = goal + np.array([-0.1, 0.0, 0.04])
+    if verb == "push":
+        approach = goal + np.array([-0.16, 0.0, 0.0])
+    path = start + s[:, None] * (approach - start)
+    finish = min_jerk((steps - 7) / 3.0)[:, None]
+    if verb == "pick up":
+        path = path + finish * np.array([0.0, 0.0, 0.08])
+        curl[ANCHOR + 1:] = curl[ANCHOR] + s * (0.8 - curl[ANCHOR])
+    elif verb == "tap":
+        path = path + np.array([0.0, 0.0, 0.06]) * (s[:, None] - finish)
+        curl[ANCHOR + 1:] = curl[ANCHOR] * (1 - s)
+    else:
+        path = path + finish * np.array([0.08, 0.0, 0.0])
+        curl[ANCHOR + 1:] = curl[ANCHOR] + s * (0.45 - curl[ANCHOR])
+    wrist[ANCHOR + 1:] = path
+    return wrist, curl
+
+
+def random_task_text(rng: np.random.Generator) -> str:
+    """A random task text from the synthetic vocabulary (the 'dummy language' ablation)."""
+    name = list(OBJECTS)[int(rng.integers(len(OBJECTS)))]
+    return f"{VERBS[int(rng.integers(len(VERBS)))]} the {OBJECT_COLOURS[name]} {name}"

@@ -1,0 +1,76 @@
+"""Bridges between smplx SMPL/MANO models + parameter dicts and the kinematic trees used by the solvers.
+
+SMPL: 24 joints, pose = cat(global_orient, body_pose) as (B,24,3). MANO: the 21-joint OpenPose-order tree
+(MANO's 16 joints + 5 fingertip vertices as leaves, `common.body.MANO_16_TO_21`), pose (B,21,3) with
+identity rotations on the tips; MANO's `pose_mean` (hands_mean unless flat_hand_mean) is included.
+"""
+
+from __future__ import annotations
+
+import torch
+from smplx.lbs import blend_shapes, vertices2joints
+from torch import Tensor
+
+from common.body import MANO_16_TO_21, MANO_TIP_VERTEX_IDS
+
+_TIP_SLOTS_21 = (4, 8, 12, 16, 20)
+
+
+def _shaped_template(model: torch.nn.Module, betas: Tensor) -> Tensor:
+    """(B,V,3) shaped rest vertices of an smplx model, in the model's frame (metres)."""
+    betas = betas.to(model.shapedirs.dtype)
+    return model.v_template[None] + blend_shapes(betas[:, : model.shapedirs.shape[-1]], model.shapedirs)
+
+
+def smpl_rest_joints(model: torch.nn.Module, betas: Tensor) -> Tensor:
+    """(B,24,3) rest joints J_regressor @ shaped template, as smplx computes them (float64)."""
+    shaped = _shaped_template(model, betas)
+    return vertices2joints(model.J_regressor, shaped).double()
+
+
+def mano_rest_joints21(model: torch.nn.Module, betas: Tensor) -> Tensor:
+    """(B,21,3) MANO rest skeleton: 16 regressed joints + 5 fingertip vertices, in MANO_JOINT_NAMES order."""
+    shaped = _shaped_template(model, betas)
+    joints16 = vertices2joints(model.J_regressor, shaped)
+    tips = shaped[:, list(MANO_TIP_VERTEX_IDS)]
+    return torch.cat([joints16, tips], dim=1)[:, list(MANO_16_TO_21)].double()
+
+
+def smpl_pose(params: dict[str, Tensor]) -> Tensor:
+    """(B,24,3) local axis-angle from smplx SMPL parameters global_orient (B,3) and body_pose (B,69)."""
+    batch = params["global_orient"].shape[0]
+    return torch.cat([params["global_orient"].reshape(batch, 1, 3),
+                      params["body_pose"].reshape(batch, 23, 3)], dim=1).double()
+
+
+def smpl_params_from_pose(pose: Tensor, params: dict[str, Tensor], transl: Tensor) -> dict[str, Tensor]:
+    """smplx SMPL parameter dict with the given pose (B,24,3) and translation; other keys copied."""
+    out = dict(params)
+    dtype = params["global_orient"].dtype
+    out["global_orient"] = pose[:, 0].to(dtype)
+    out["body_pose"] = pose[:, 1:].reshape(pose.shape[0], 69).to(dtype)
+    out["transl"] = transl.to(dtype)
+    return out
+
+
+def mano_pose21(model: torch.nn.Module, params: dict[str, Tensor]) -> Tensor:
+    """(B,21,3) local axis-angle on the 21-joint tree from MANO parameters (hand_pose 45, no PCA)."""
+    batch = params["global_orient"].shape[0]
+    full16 = torch.cat([params["global_orient"], params["hand_pose"]], dim=1) + model.pose_mean
+    padded = torch.cat([full16.reshape(batch, 16, 3), torch.zeros(batch, 5, 3, dtype=full16.dtype,
+                                                                   device=full16.device)], dim=1)
+    return padded[:, list(MANO_16_TO_21)].double()
+
+
+def mano_params_from_pose21(model: torch.nn.Module, pose21: Tensor, params: dict[str, Tensor],
+                            transl: Tensor) -> dict[str, Tensor]:
+    """MANO parameter dict (global_orient, hand_pose without pose_mean, transl) from a (B,21,3) pose."""
+    batch = pose21.shape[0]
+    order16 = [MANO_16_TO_21.index(k) for k in range(16)]
+    full16 = pose21[:, order16].reshape(batch, 48).to(model.pose_mean.dtype) - model.pose_mean
+    out = dict(params)
+    dtype = params["global_orient"].dtype
+    out["global_orient"] = full16[:, :3].to(dtype)
+    out["hand_pose"] = full16[:, 3:].to(dtype)
+    out["transl"] = transl.to(dtype)
+    return out

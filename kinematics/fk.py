@@ -1,0 +1,95 @@
+"""Forward kinematics of a joint tree (paper eqs. 1-4) and the twist-swing improved FK (eqs. 5-10).
+
+Frames: rest joints and outputs are in the body-model frame (metres); rotations are local (relative to the
+parent), exactly as smplx's `batch_rigid_transform` uses them.
+
+Twist-swing convention (HybrIK): a joint's delta rotation is ``dR_i = R_sw(alpha_i, n_i) @ R_tw(phi_i, m_i)``
+with the twist axis ``m_i`` the unit REST bone from joint i to its child c(i) on the active chain, and the
+swing axis ``n_i`` perpendicular to it. It is composed after the rough local rotation: ``R_i = R^_i dR_i``.
+Because ``R_tw`` leaves the bone ``J_c - J_i`` unchanged, a pure twist never moves the joint's single child.
+Mapping to eq. (9): the paper attaches the twist of bone ``q_i - q_pa(i)`` to transform ``T_i``; here the
+same bone's twist is a rotation of its proximal joint pa(i) (whose rotation is what actually spins that
+bone), i.e. paper ``(phi_i, m_i)`` == our ``(phi_pa(i), unit(J_i - J_pa(i)))``; eq. (5)'s product
+``T^_pa(i) T~_i T_tw T_sw`` becomes ``G_pa(i) [R^_i R_sw R_tw | J_i - J_pa(i)]`` (swing after twist).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+from torch import Tensor
+
+from common.geometry import make_rigid, skew
+
+
+@lru_cache(maxsize=64)
+def tree_levels(parents: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Joints grouped by depth (root level first); requires parents[i] < i for every non-root joint."""
+    depth = [0] * len(parents)
+    for i, p in enumerate(parents):
+        if (i == 0) != (p < 0):
+            raise ValueError(f"joint 0 must be the only root; joint {i} has parent {p}")
+        if p >= i:
+            raise ValueError(f"parents must precede children; joint {i} has parent {p}")
+        depth[i] = 0 if p < 0 else depth[p] + 1
+    return tuple(tuple(i for i, d in enumerate(depth) if d == level) for level in range(max(depth) + 1))
+
+
+def forward_kinematics(rot_mats: Tensor, rest_joints: Tensor, parents: tuple[int, ...] | list[int],
+                       ) -> tuple[Tensor, Tensor]:
+    """Posed joints (B,J,3) and world transforms G (B,J,4,4) from local rotations (B,J,3,3), rest joints (B,J,3).
+
+    G_0 = [R_0 | J_0], G_i = G_pa(i) [R_i | J_i - J_pa(i)] (eqs. 1-3); joints = G[:, :, :3, 3] (eq. 4, no
+    translation). Joints of one tree depth are processed together.
+    """
+    parents = tuple(int(p) for p in parents)
+    levels = tree_levels(parents)
+    parent_idx = torch.tensor([max(p, 0) for p in parents], device=rest_joints.device)
+    bones = torch.cat([rest_joints[:, :1], rest_joints[:, 1:] - rest_joints[:, parent_idx[1:]]], dim=1)
+    glob_rot = rot_mats.clone()
+    glob_pos = bones.clone()
+    for level in levels[1:]:
+        idx = torch.tensor(level, device=rot_mats.device)
+        par = parent_idx[idx]
+        parent_rot = glob_rot[:, par]
+        glob_pos = glob_pos.index_copy(1, idx, (parent_rot @ bones[:, idx, :, None])[..., 0] + glob_pos[:, par])
+        glob_rot = glob_rot.index_copy(1, idx, parent_rot @ rot_mats[:, idx])
+    return glob_pos, make_rigid(glob_rot, glob_pos)
+
+
+def relative_transforms(world: Tensor, rest_joints: Tensor) -> Tensor:
+    """smplx's skinning transforms A_i = G_i with the rest joint removed: [R_i | t_i - R_i J_i]."""
+    rel = world.clone()
+    rel[..., :3, 3] = world[..., :3, 3] - (world[..., :3, :3] @ rest_joints[..., None])[..., 0]
+    return rel
+
+
+def rodrigues_sin_cos(axis: Tensor, sin: Tensor, cos: Tensor) -> Tensor:
+    """Rotation (...,3,3) about unit axes (...,3) with given sin/cos of the angle (...): eqs. (7)-(8)."""
+    k = skew(axis)
+    eye = torch.eye(3, dtype=axis.dtype, device=axis.device).expand_as(k)
+    return eye + sin[..., None, None] * k + (1.0 - cos)[..., None, None] * (k @ k)
+
+
+def twist_swing_delta(sin_phi: Tensor, cos_phi: Tensor, sin_alpha: Tensor, cos_alpha: Tensor,
+                      swing_axis: Tensor, rest_bone: Tensor) -> Tensor:
+    """dR = R_sw(alpha, n) @ R_tw(phi, m) (...,3,3); m = unit rest bone to the child, n made perpendicular to m."""
+    m = torch.nn.functional.normalize(rest_bone, dim=-1)
+    n = swing_axis - (swing_axis * m).sum(-1, keepdim=True) * m
+    n = torch.nn.functional.normalize(n, dim=-1, eps=1e-9)
+    return rodrigues_sin_cos(n, sin_alpha, cos_alpha) @ rodrigues_sin_cos(m, sin_phi, cos_phi)
+
+
+def compose_chain_rotations(rough_rot: Tensor, joint_ids: Tensor, delta: Tensor) -> Tensor:
+    """Local rotations (B,J,3,3) with R_i = R^_i dR_i on `joint_ids` (K,) and R^_i untouched elsewhere."""
+    updated = rough_rot[:, joint_ids] @ delta
+    return rough_rot.index_copy(1, joint_ids, updated)
+
+
+def improved_fk(rough_rot: Tensor, rest_joints: Tensor, parents: tuple[int, ...], joint_ids: Tensor,
+                delta: Tensor, transl: Tensor, delta_t: Tensor) -> tuple[Tensor, Tensor]:
+    """Joints q = G[:3,3] + t^ + dt (eq. 10) (B,J,3) and the local rotations used (B,J,3,3)."""
+    rot = compose_chain_rotations(rough_rot, joint_ids, delta)
+    joints, _ = forward_kinematics(rot, rest_joints, parents)
+    return joints + (transl + delta_t)[:, None], rot

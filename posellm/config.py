@@ -1,0 +1,84 @@
+"""Typed model and data configuration of PoseLLM (validated against `cfg.model` / `cfg.data`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass
+class TinyVisionConfig:
+    """Random-init Dinov2 used when `vision_path` is null (sizes in channels/tokens)."""
+
+    hidden_size: int = 64
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 2
+    intermediate_size: int = 128
+    patch_size: int = 14
+
+
+@dataclass
+class TinyLLMConfig:
+    """Random-init Llama used when `llm_path` is null."""
+
+    hidden_size: int = 128
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    intermediate_size: int = 256
+    vocab_size: int = 512                      # BPE vocabulary trained locally (special tokens included)
+
+
+@dataclass
+class PoseLLMModelConfig:
+    """Vision tower, connector, LLM, LoRA and decoding settings."""
+
+    name: str = "posellm"
+    connector: Literal["mlp", "linear"] = "mlp"   # mlp = PoseLLM (Linear-GELU-Linear), linear = LocLLM
+    vision_path: str | None = None               # local Dinov2 folder (from_pretrained); null = tiny
+    llm_path: str | None = None                  # local Llama/Vicuna folder with its tokenizer; null = tiny
+    tiny_vision: TinyVisionConfig = field(default_factory=TinyVisionConfig)
+    tiny_llm: TinyLLMConfig = field(default_factory=TinyLLMConfig)
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    train_token_embeddings: bool | None = None   # also train embed_tokens/lm_head; null = iff LLM is random
+    max_new_tokens: int = 14                     # greedy decoding budget per answer
+    image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])
+    image_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])
+
+
+@dataclass
+class PoseLLMDataConfig:
+    """Training/evaluation data, crop protocol and augmentation."""
+
+    name: str = "synthetic"
+    train: Literal["synthetic", "coco"] = "synthetic"
+    root: str | None = None                      # dataset root; synthetic: where it is written (null = cache)
+    humanart_root: str | None = None             # Human-Art root (zero-shot eval); null = skip
+    mpii_root: str | None = None                 # MPII root with annot/valid.json (zero-shot); null = skip
+    image_size: int = 224                        # square crop side, pixels
+    max_turns: int = 5                           # visible keypoints packed as turns per training sample
+    scale_factor: float = 0.3                    # scale augmentation: s *= clip(1 + N(0,sf), 1-sf, 1+sf)
+    rotation_factor: float = 40.0                # degrees, clip(N(0, rf), -2rf, 2rf), applied with p=0.5
+    flip: bool = True                            # horizontal flip with COCO flip pairs, p=0.5
+    epochs: float | None = None                  # passes over the training set; overrides trainer.max_steps
+    max_eval_instances: int | None = None        # cap on evaluated person instances (null = all)
+    synthetic_train: int = 600                   # synthetic persons written for training
+    synthetic_val: int = 60                      # synthetic persons written for validation
+    synthetic_render_size: int = 160             # synthetic image side, pixels
+    seed: int = 0
+
+
+def model_config(cfg: DictConfig) -> PoseLLMModelConfig:
+    """`cfg.model` validated against `PoseLLMModelConfig` (unknown key or wrong type fails here)."""
+    merged = OmegaConf.merge(OmegaConf.structured(PoseLLMModelConfig), cfg)
+    return OmegaConf.to_object(merged)
+
+
+def data_config(cfg: DictConfig) -> PoseLLMDataConfig:
+    """`cfg.data` validated against `PoseLLMDataConfig`."""
+    merged = OmegaConf.merge(OmegaConf.structured(PoseLLMDataConfig), cfg)
+    return OmegaConf.to_object(merged)

@@ -1,0 +1,146 @@
+"""PoseLLM network: Dinov2 patch tokens -> connector (linear | MLP) -> LlamaForCausalLM, LoRA via PEFT."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from torch import Tensor, nn
+from transformers import Dinov2Config, Dinov2Model, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
+
+from posellm.config import PoseLLMModelConfig
+from posellm.text import IGNORE_INDEX, PromptCodec, load_tokenizer
+
+log = logging.getLogger(__name__)
+
+LORA_TARGETS = (r"vision\.encoder\.layer\.\d+\.attention\.(attention\.)?(q_proj|v_proj|query|value)"
+                r"|llm\.model\.layers\.\d+\.self_attn\.(q_proj|v_proj)")
+"""Regex of the LoRA-wrapped linears: q and v projections of both towers (PEFT full-match on names)."""
+
+
+def build_connector(kind: str, vision_dim: int, llm_dim: int) -> nn.Module:
+    """LocLLM's single Linear or PoseLLM's Linear-GELU-Linear from vision to LLM width."""
+    if kind == "linear":
+        return nn.Linear(vision_dim, llm_dim)
+    if kind == "mlp":
+        return nn.Sequential(nn.Linear(vision_dim, llm_dim), nn.GELU(), nn.Linear(llm_dim, llm_dim))
+    raise ValueError(f"model.connector={kind!r}; choose 'linear' (LocLLM) or 'mlp' (PoseLLM)")
+
+
+class PoseLLM(nn.Module):
+    """Vision-language keypoint localiser; the `<image>` placeholder is replaced by projected patches."""
+
+    def __init__(self, vision: Dinov2Model, connector: nn.Module, llm: LlamaForCausalLM, image_id: int,
+                 num_prefix_tokens: int = 1) -> None:
+        super().__init__()
+        self.vision, self.connector, self.llm = vision, connector, llm
+        self.image_id = image_id
+        self.num_prefix_tokens = num_prefix_tokens   # CLS (+ registers) dropped: patch tokens only
+
+    def image_embeddings(self, pixel_values: Tensor) -> Tensor:
+        """(B, P, D_llm) projected patch tokens of normalised images (B, 3, H, W)."""
+        patches = self.vision(pixel_values=pixel_values).last_hidden_state[:, self.num_prefix_tokens:]
+        return self.connector(patches)
+
+    def merge(self, img: Tensor, input_ids: Tensor, attention_mask: Tensor,
+              labels: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Splice image embeddings (B, P, D) in place of each row's single `<image>` id (any padding side)."""
+        embed = self.llm.get_input_embeddings()
+        is_img = input_ids == self.image_id
+        if not bool((is_img.sum(1) == 1).all()):
+            raise ValueError("every sequence needs exactly one <image> placeholder")
+        txt = embed(input_ids.masked_fill(is_img, 0)).to(img.dtype)
+        pos = is_img.float().argmax(1).tolist()
+        n_img = img.shape[1]
+        rows, masks, labs = [], [], []
+        for b, p in enumerate(pos):
+            rows.append(torch.cat([txt[b, :p], img[b], txt[b, p + 1:]]))
+            masks.append(torch.cat([attention_mask[b, :p], attention_mask.new_ones(n_img),
+                                    attention_mask[b, p + 1:]]))
+            if labels is not None:
+                labs.append(torch.cat([labels[b, :p], labels.new_full((n_img,), IGNORE_INDEX),
+                                       labels[b, p + 1:]]))
+        return torch.stack(rows), torch.stack(masks), (torch.stack(labs) if labels is not None else None)
+
+    def forward(self, pixel_values: Tensor, input_ids: Tensor, attention_mask: Tensor,
+                labels: Tensor | None = None) -> dict[str, Tensor]:
+        """Causal-LM loss on labelled (answer) tokens and logits over the merged sequence."""
+        embeds, mask, labs = self.merge(self.image_embeddings(pixel_values), input_ids, attention_mask, labels)
+        position_ids = (mask.long().cumsum(1) - 1).clamp(min=0)
+        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids, labels=labs)
+        return {"loss": out.loss, "logits": out.logits} if labs is not None else {"logits": out.logits}
+
+    @torch.no_grad()
+    def generate_answers(self, img: Tensor, input_ids: Tensor, attention_mask: Tensor, max_new_tokens: int,
+                         pad_id: int, eos_id: int) -> tuple[Tensor, Tensor]:
+        """Greedy answers for left-padded queries: (tokens (B, T), probability of each chosen token)."""
+        embeds, mask, _ = self.merge(img, input_ids, attention_mask)
+        out = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                do_sample=False, output_logits=True, return_dict_in_generate=True,
+                                pad_token_id=pad_id, eos_token_id=eos_id)
+        tokens = out.sequences[:, -len(out.logits):]
+        probs = torch.stack(out.logits, 1).float().softmax(-1).gather(2, tokens[..., None])[..., 0]
+        return tokens, probs
+
+    def activation_checkpointing_enable(self, activation_checkpointing_kwargs: dict | None = None,
+                                        every_n_layers: int = 1, offload: bool = False) -> None:
+        """Gradient checkpointing of both towers (hook called by the HF Trainer)."""
+        for tower in (self.vision, self.llm):
+            tower.gradient_checkpointing_enable(activation_checkpointing_kwargs)
+
+
+def _tiny_towers(cfg: PoseLLMModelConfig, vocab: int, image_size: int,
+                 tok: PreTrainedTokenizerBase) -> tuple[Dinov2Model, LlamaForCausalLM]:
+    v, t = cfg.tiny_vision, cfg.tiny_llm
+    vision = Dinov2Model(Dinov2Config(hidden_size=v.hidden_size, num_hidden_layers=v.num_hidden_layers,
+                                      num_attention_heads=v.num_attention_heads,
+                                      intermediate_size=v.intermediate_size, patch_size=v.patch_size,
+                                      image_size=image_size))
+    llm = LlamaForCausalLM(LlamaConfig(vocab_size=vocab, hidden_size=t.hidden_size,
+                                       intermediate_size=t.intermediate_size,
+                                       num_hidden_layers=t.num_hidden_layers,
+                                       num_attention_heads=t.num_attention_heads,
+                                       num_key_value_heads=t.num_key_value_heads, tie_word_embeddings=False,
+                                       pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                                       eos_token_id=tok.eos_token_id, max_position_embeddings=2048))
+    return vision, llm
+
+
+@dataclass
+class Built:
+    """A PEFT-wrapped PoseLLM with its prompt codec."""
+
+    model: PeftModel
+    codec: PromptCodec
+
+
+def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
+                  tokenizer_path: str | None = None) -> Built:
+    """Real towers from local paths when given, else tiny random ones (seeded); LoRA r/alpha on q,v."""
+    torch.manual_seed(seed)
+    tok = load_tokenizer(tokenizer_path or cfg.llm_path, cfg.tiny_llm.vocab_size)
+    tiny_v, tiny_l = _tiny_towers(cfg, len(tok), image_size, tok)
+    vision = tiny_v if cfg.vision_path is None else Dinov2Model.from_pretrained(cfg.vision_path)
+    llm = tiny_l if cfg.llm_path is None else LlamaForCausalLM.from_pretrained(cfg.llm_path)
+    connector = build_connector(cfg.connector, vision.config.hidden_size, llm.config.hidden_size)
+    codec = PromptCodec(tok)
+    registers = getattr(vision.config, "num_register_tokens", 0) or 0
+    base = PoseLLM(vision, connector, llm, codec.image_id, num_prefix_tokens=1 + registers)
+    train_embeddings = cfg.llm_path is None if cfg.train_token_embeddings is None else cfg.train_token_embeddings
+    extra = ["embed_tokens", "lm_head"] if train_embeddings else []
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=LORA_TARGETS, modules_to_save=["connector", *extra])
+    model = get_peft_model(base, lora)
+    n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    n_all = sum(p.numel() for p in model.parameters())
+    log.info("PoseLLM (%s connector): %d trainable of %d parameters", cfg.connector, n_train, n_all)
+    return Built(model, codec)
+
+
+def normalise_images(images: np.ndarray | Tensor, mean: list[float], std: list[float]) -> Tensor:
+    """uint8 (B, H, W, 3) RGB -> float (B, 3, H, W) standardised with the CLIP mean/std."""
+    x = torch.as_tensor(images).float().div(255.0).permute(0, 3, 1, 2)
+    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)

@@ -1,0 +1,77 @@
+"""Train/evaluate glue shared by the Hydra API, the reproduction and the tests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig
+from posellm.data import PersonInstance, coco_paths, humanart_paths, load_coco_instances, load_mpii_instances
+from posellm.inference import coco_ap, mean_pose, mean_pose_predictions, mpii_scores, predict
+from posellm.keypoints import COCO_KEYPOINTS, MPII_KEYPOINTS
+from posellm.synthetic import ensure_synthetic
+from posellm.text import PromptCodec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Splits:
+    """Training instances and the evaluation sets that exist for this data config."""
+
+    train: list[PersonInstance]
+    val: list[PersonInstance]
+    val_gt: dict
+    mpii: list[PersonInstance] | None
+    humanart: tuple[list[PersonInstance], dict] | None
+
+
+def data_root(data: PoseLLMDataConfig, cache_dir: str | Path = ".cache") -> Path:
+    """Dataset root: `data.root`, else the synthetic cache folder."""
+    if data.root is not None:
+        return Path(data.root)
+    return Path(cache_dir) / f"posellm_synthetic_{data.synthetic_train}_{data.synthetic_render_size}"
+
+
+def load_splits(data: PoseLLMDataConfig, cache_dir: str | Path = ".cache") -> Splits:
+    """Instances for training and evaluation (synthetic data is rendered on first use)."""
+    root = data_root(data, cache_dir)
+    if data.train == "synthetic":
+        ensure_synthetic(root, data.synthetic_train, data.synthetic_val, data.synthetic_render_size, data.seed)
+    train, _ = load_coco_instances(*coco_paths(root, "train2017"))
+    val, val_gt = load_coco_instances(*coco_paths(root, "val2017"))
+    if data.max_eval_instances is not None:
+        val = val[:data.max_eval_instances]
+    mpii_root = Path(data.mpii_root) if data.mpii_root else (root / "mpii" if data.train == "synthetic" else None)
+    mpii = None
+    if mpii_root is not None:
+        mpii = load_mpii_instances(mpii_root, "val2017" if data.train == "synthetic" else "valid")
+        mpii = mpii[:data.max_eval_instances] if data.max_eval_instances else mpii
+    humanart = load_coco_instances(*humanart_paths(data.humanart_root), "Human-Art") if data.humanart_root else None
+    return Splits(train, val, val_gt, mpii, humanart)
+
+
+def evaluate_model(model: nn.Module, codec: PromptCodec, splits: Splits, model_cfg: PoseLLMModelConfig,
+                   image_size: int) -> dict[str, float]:
+    """COCO AP (GT boxes, no flip), Human-Art AP and MPII PCKh zero-shot where available."""
+    kw = {"image_size": image_size, "mean": model_cfg.image_mean, "std": model_cfg.image_std,
+          "max_new_tokens": model_cfg.max_new_tokens}
+    preds = predict(model, codec, splits.val, list(COCO_KEYPOINTS), **kw)
+    metrics = coco_ap(splits.val, splits.val_gt, preds)
+    if splits.humanart is not None:
+        ha_preds = predict(model, codec, splits.humanart[0], list(COCO_KEYPOINTS), **kw)
+        metrics["humanart_AP"] = coco_ap(splits.humanart[0], splits.humanart[1], ha_preds)["AP"]
+    if splits.mpii is not None:
+        mp = mpii_scores(splits.mpii, predict(model, codec, splits.mpii, list(MPII_KEYPOINTS), **kw))
+        metrics.update({f"mpii_{k}": v for k, v in mp.items()})
+    return metrics
+
+
+def mean_pose_baseline(splits: Splits, image_size: int) -> tuple[dict[str, float], np.ndarray]:
+    """COCO stats of the mean training pose placed in every GT box, and that pose (K, 2) normalised."""
+    pose = mean_pose(splits.train, image_size)
+    return coco_ap(splits.val, splits.val_gt, mean_pose_predictions(splits.val, pose, image_size)), pose

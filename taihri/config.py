@@ -1,0 +1,132 @@
+"""Typed model/data configs of TAIHRI (validated against cfg.model / cfg.data at start-up)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass
+class TinyBackboneConfig:
+    """Sizes of the random-init backbone used when no pretrained path is given."""
+
+    hidden_size: int = 128
+    num_layers: int = 2
+    head_dim: int = 32
+    vision_depth: int = 2
+    vision_hidden_size: int = 64
+    vision_heads: int = 2
+    bpe_vocab_size: int = 400
+
+
+@dataclass
+class LoraSettings:
+    """PEFT LoRA; new grammar tokens need embed_tokens/lm_head in modules_to_save to be learnt."""
+
+    enabled: bool = False
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    modules_to_save: list[str] = field(default_factory=lambda: ["embed_tokens", "lm_head"])
+
+
+@dataclass
+class SFTSettings:
+    """TRL SFTConfig settings that are not shared trainer keys."""
+
+    completion_only_loss: bool = True
+    max_length: int | None = None
+
+
+@dataclass
+class GRPOSettings:
+    """TRL GRPOConfig settings (the learning rate is trainer.lr)."""
+
+    num_generations: int = 8
+    beta: float = 0.01
+    loss_type: str = "grpo"
+    scale_rewards: str = "group"
+    epsilon: float = 0.2
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_completion_length: int = 256
+    bootstrap_sft_steps: int = 0
+
+
+@dataclass
+class RewardConfig:
+    """Reward weights and sigmas: format, 2D (model-input px), 3D (m), 2D-3D consistency (px)."""
+
+    w_format: float = 1.0
+    w_2d: float = 1.0
+    w_3d: float = 1.0
+    w_consistency: float = 0.5
+    sigma_2d_px: float = 20.0
+    sigma_3d_m: float = 0.1
+    sigma_consistency_px: float = 20.0
+
+
+@dataclass
+class RegressionConfig:
+    """Direct-regression baseline: the VLM's vision encoder + an MLP head to camera-frame joints."""
+
+    head_hidden: int = 256
+    max_steps: int = 300
+    lr: float = 1e-3
+    batch_size: int = 16
+
+
+@dataclass
+class TaihriModelConfig:
+    """Backbone, training stage and GRPO/reward settings."""
+
+    name: str = "taihri_vlm"
+    stage: str = "sft"
+    backbone: str = "qwen3_vl"
+    pretrained_path: str | None = None
+    init_seed: int = 0
+    min_pixels: int = 32 * 32
+    max_pixels: int = 2560 * 32 * 32
+    gradient_checkpointing: bool = False
+    max_new_tokens: int = 256
+    eval_batch_size: int = 16
+    tiny: TinyBackboneConfig = field(default_factory=TinyBackboneConfig)
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    sft: SFTSettings = field(default_factory=SFTSettings)
+    grpo: GRPOSettings = field(default_factory=GRPOSettings)
+    rewards: RewardConfig = field(default_factory=RewardConfig)
+    regression: RegressionConfig = field(default_factory=RegressionConfig)
+
+
+@dataclass
+class TaihriDataConfig:
+    """Dataset choice and the model-input preprocessing (canonical focal, crop, prompt mode)."""
+
+    name: str = "synthetic"
+    root: str | None = None
+    train_split: str = "train"
+    eval_split: str = "val"
+    num_train: int = 512
+    num_eval: int = 64
+    canonical_focal: float = 1000.0
+    crop_size: int | None = None
+    intrinsics_in_prompt: bool = False
+    command_prob: float = 0.3
+    eval_parts: list[str] = field(default_factory=lambda: ["left_arm", "right_arm", "upper_body",
+                                                           "lower_body"])
+    render_size: int = 96
+    focal_range: list[float] = field(default_factory=lambda: [60.0, 110.0])
+    distance_range: list[float] = field(default_factory=lambda: [0.5, 2.5])
+    seed: int = 0
+
+
+def model_config(cfg: DictConfig | dict) -> TaihriModelConfig:
+    """Validate cfg.model against `TaihriModelConfig` (wrong key/type fails here)."""
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaihriModelConfig), cfg))
+
+
+def data_config(cfg: DictConfig | dict) -> TaihriDataConfig:
+    """Validate cfg.data against `TaihriDataConfig` (wrong key/type fails here)."""
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaihriDataConfig), cfg))

@@ -1,0 +1,128 @@
+"""Model-input preprocessing (canonical focal, crop), TRL rows with prompts/answers, synthetic ego scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from common.data import schema as S
+from common.data.transforms import apply_affine, crop_affine_matrix, inverse_crop, rescale_to_focal
+from taihri.config import TaihriDataConfig
+from taihri.grammar import encode_answer
+from taihri.prompts import PART_SETS, build_prompt, eval_prompt, sample_prompt
+
+NUM_BODY_JOINTS = 22
+
+
+def preprocess(sample: dict, canonical_focal: float, crop_size: int | None) -> dict:
+    """Rescale to the canonical focal (px) and optionally crop a square around the principal point."""
+    out = rescale_to_focal(sample, canonical_focal)
+    if crop_size:
+        centre = np.asarray(out[S.K], np.float64)[:2, 2]
+        affine = crop_affine_matrix(centre, np.array([crop_size, crop_size], float), (crop_size, crop_size))
+        out = apply_affine(out, affine, (crop_size, crop_size))
+    return out
+
+
+def uv_to_original(uv: np.ndarray, sample: dict) -> np.ndarray:
+    """Map (N,2) model-input pixels of a preprocessed sample back to pixels of the original image."""
+    return inverse_crop(uv, np.asarray(sample[S.CROP_AFFINE], np.float64))
+
+
+def to_pil(image_chw: np.ndarray) -> Image.Image:
+    """(3,H,W) float [0,1] -> PIL RGB image."""
+    return Image.fromarray((np.clip(np.asarray(image_chw).transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8))
+
+
+def make_row(sample: dict, part: str, text: str, intrinsics_in_prompt: bool) -> dict:
+    """One TRL row: image, prompt/completion and ground truth (2D and K with pixel edges at integers)."""
+    joints = list(PART_SETS[part])
+    K = np.asarray(sample[S.K], np.float64).copy()
+    K[:2, 2] += 0.5
+    height, width = np.asarray(sample[S.IMAGE]).shape[-2:]
+    uv = np.asarray(sample[S.JOINTS_2D], np.float64)[joints]
+    xyz = np.asarray(sample[S.JOINTS_CAM], np.float64)[joints]
+    answer = encode_answer(joints, uv + 0.5, xyz, width, height)
+    return {
+        "image": to_pil(sample[S.IMAGE]),
+        "prompt": [{"role": "user", "content": build_prompt(text, K, intrinsics_in_prompt)}],
+        "completion": [{"role": "assistant", "content": answer}],
+        "part": part, "joints": joints, "uv": (uv + 0.5).tolist(), "xyz": xyz.tolist(), "K": K.tolist(),
+        "width": float(width), "height": float(height),
+    }
+
+
+def train_rows(samples: list[dict], cfg: TaihriDataConfig, seed: int) -> list[dict]:
+    """One row per sample with a random part set or free command (all of them appear over the set)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for sample in samples:
+        part, text = sample_prompt(rng, cfg.command_prob)
+        rows.append(make_row(sample, part, text, cfg.intrinsics_in_prompt))
+    return rows
+
+
+def eval_rows(samples: list[dict], cfg: TaihriDataConfig) -> list[dict]:
+    """One row per (sample, evaluated part set) with the evaluation prompt; `index` points to the sample."""
+    rows = []
+    for index, sample in enumerate(samples):
+        for part in cfg.eval_parts:
+            row = make_row(sample, part, eval_prompt(part), cfg.intrinsics_in_prompt)
+            rows.append({**row, "index": index})
+    return rows
+
+
+class EgoBodyScenes:
+    """Egocentric close-range renders of the stand-in SMPL body (camera 0.5-2.5 m, parts may leave the frame)."""
+
+    def __init__(self, cfg: TaihriDataConfig) -> None:
+        from common.body import load_smpl, smpl_part_labels
+
+        self.cfg = cfg
+        self.smpl = load_smpl()
+        self.faces = np.asarray(self.smpl.faces, np.int64)
+        palette = np.random.default_rng(7).uniform(0.15, 1.0, (14, 3))
+        self.vertex_colors = palette[np.asarray(smpl_part_labels()) % 14]
+
+    def _body(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Posed stand-in body in the camera frame (x right, y down, z forward): (verts, 22 joints), metres."""
+        from common.data.synthetic import random_body_pose
+
+        pose = np.asarray(random_body_pose(rng), np.float64).reshape(-1)[:72]
+        with torch.no_grad():
+            out = self.smpl(global_orient=torch.zeros(1, 3), body_pose=torch.tensor(pose[None, 3:72],
+                            dtype=torch.float32), betas=torch.tensor(rng.normal(0, 0.8, (1, 10)),
+                                                                     dtype=torch.float32))
+        verts, joints = out.vertices[0].numpy(), out.joints[0, :NUM_BODY_JOINTS].numpy()
+        yaw = rng.uniform(-0.8, 0.8)
+        c, s = np.cos(yaw), np.sin(yaw)
+        to_cam = np.diag([1.0, -1.0, -1.0]) @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+        distance = rng.uniform(*self.cfg.distance_range)
+        offset = np.array([rng.uniform(-0.3, 0.3) * distance, rng.uniform(0.1, 0.5), distance])
+        pelvis = joints[0]
+        return (verts - pelvis) @ to_cam.T + offset, (joints - pelvis) @ to_cam.T + offset
+
+    def sample(self, rng: np.random.Generator) -> dict:
+        """One rendered sample in the shared schema (original intrinsics, before preprocessing)."""
+        from common.data.render import render_mesh
+
+        size = self.cfg.render_size
+        focal = rng.uniform(*self.cfg.focal_range)
+        K = np.array([[focal, 0, size / 2 - 0.5 + rng.uniform(-4, 4)],
+                      [0, focal, size / 2 - 0.5 + rng.uniform(-4, 4)], [0, 0, 1.0]])
+        verts, joints = self._body(rng)
+        background = np.broadcast_to(rng.uniform(0, 255, 3).astype(np.uint8), (size, size, 3))
+        rgb, _, mask = render_mesh(verts, self.faces, K, (size, size), self.vertex_colors, background)
+        uv = joints @ K.T
+        uv = uv[:, :2] / np.maximum(uv[:, 2:3], 1e-3)
+        inside = (uv >= -0.5).all(-1) & (uv <= size - 0.5).all(-1)
+        return {S.IMAGE: rgb.transpose(2, 0, 1).astype(np.float32) / 255.0, S.K: K.astype(np.float32),
+                S.JOINTS_CAM: joints.astype(np.float32), S.JOINTS_2D: uv.astype(np.float32),
+                S.JOINT_VALID: inside & (joints[:, 2] > 0), S.MASK: mask}
+
+
+def synthetic_samples(cfg: TaihriDataConfig, count: int, seed: int) -> list[dict]:
+    """`count` preprocessed synthetic samples (model-input image, K, joints_2d, joints_cam, crop_affine)."""
+    scenes, rng = EgoBodyScenes(cfg), np.random.default_rng(seed)
+    return [preprocess(scenes.sample(rng), cfg.canonical_focal, cfg.crop_size) for _ in range(count)]

@@ -1,0 +1,76 @@
+"""Greedy answer generation, parsing and G-MPJPE per body-part set (mm, camera frame, no alignment)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from common.metrics import M_TO_MM, TAIHRI_PART_SETS, per_subset_mpjpe
+from taihri.config import RewardConfig
+from taihri.grammar import parse_answer
+from taihri.rewards import total_reward
+
+
+@torch.no_grad()
+def generate_answers(model: torch.nn.Module, processor, rows: list[dict], batch_size: int,
+                     max_new_tokens: int) -> list[str]:
+    """Greedy answers (special tokens kept) for TRL-format rows; the image goes before the prompt text."""
+    model.eval()
+    device = next(model.parameters()).device
+    answers: list[str] = []
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        texts = [processor.apply_chat_template(
+            [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": r["prompt"][0]["content"]}]}],
+            add_generation_prompt=True, tokenize=False) for r in batch]
+        inputs = processor(images=[r["image"] for r in batch], text=texts, return_tensors="pt",
+                           padding=True).to(device)
+        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=processor.tokenizer.pad_token_id)
+        new = out[:, inputs["input_ids"].shape[1]:]
+        answers += [t.split("<|im_end|>")[0] for t in
+                    processor.tokenizer.batch_decode(new, skip_special_tokens=False)]
+    return answers
+
+
+def predictions_from_answers(answers: list[str], rows: list[dict], fallback_xyz: np.ndarray
+                             ) -> tuple[list[np.ndarray], list[bool]]:
+    """Per row: (22,3) camera-frame prediction (requested joints filled, missing ones = fallback) and parse ok."""
+    predictions, ok = [], []
+    for text, row in zip(answers, rows):
+        parsed = parse_answer(text, row["width"], row["height"])
+        pred = np.array(fallback_xyz, dtype=np.float64, copy=True)
+        for joint, xyz in parsed.xyz.items():
+            pred[joint] = xyz
+        predictions.append(pred)
+        ok.append(parsed.ok and parsed.names_exactly(row["joints"]))
+    return predictions, ok
+
+
+def part_metrics(predictions: list[np.ndarray], rows: list[dict], gt_joints: np.ndarray) -> dict[str, float]:
+    """G-MPJPE (mm) per part set and its mean over parts; rows carry `part` and `index` into gt_joints."""
+    metrics = {}
+    for part, joints in TAIHRI_PART_SETS.items():
+        sel = [i for i, r in enumerate(rows) if r["part"] == part]
+        if not sel:
+            continue
+        pred = np.stack([predictions[i] for i in sel])
+        gt = gt_joints[[rows[i]["index"] for i in sel]]
+        metrics[f"g_mpjpe_{part}"] = per_subset_mpjpe(pred, gt, {part: joints})[part] * M_TO_MM
+    values = [v for v in metrics.values()]
+    return {"g_mpjpe_mean": float(np.mean(values)), **metrics}
+
+
+def evaluate_answers(answers: list[str], rows: list[dict], gt_joints: np.ndarray, fallback_xyz: np.ndarray,
+                     reward_cfg: RewardConfig) -> dict[str, float]:
+    """G-MPJPE per part (mm), parse-failure rate and mean total reward of the given answers."""
+    predictions, ok = predictions_from_answers(answers, rows, fallback_xyz)
+    rewards = [total_reward(a, r["joints"], np.asarray(r["uv"]), np.asarray(r["xyz"]), np.asarray(r["K"]),
+                            r["width"], r["height"], reward_cfg) for a, r in zip(answers, rows)]
+    return {**part_metrics(predictions, rows, gt_joints), "parse_failure_rate": 1.0 - float(np.mean(ok)),
+            "mean_reward": float(np.mean(rewards))}
+
+
+def evaluate_constant(prediction: np.ndarray, rows: list[dict], gt_joints: np.ndarray) -> dict[str, float]:
+    """G-MPJPE per part (mm) of per-sample (S,22,3) predictions (e.g. the mean pose or a regressor)."""
+    return part_metrics([prediction[r["index"]] for r in rows], rows, gt_joints)

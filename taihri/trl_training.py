@@ -1,0 +1,119 @@
+"""SFT (TRL SFTTrainer, completion-only loss) and RFT (TRL GRPOTrainer, pose-aware rewards) driven by shared keys."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset
+from omegaconf import DictConfig, OmegaConf
+from peft import LoraConfig, PeftModel
+from transformers.trainer_utils import get_last_checkpoint
+from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
+
+from common.training import trainer_config_from
+from taihri.config import TaihriModelConfig
+from taihri.rewards import make_reward_functions
+
+log = logging.getLogger(__name__)
+
+
+def precision_args(precision: str, cuda: bool) -> dict[str, Any]:
+    """Shared precision key -> HF args: bf16 on CUDA (auto/bf16), fp32 with use_cpu on CPU."""
+    if cuda:
+        return {"bf16": precision in ("auto", "bf16"), "use_cpu": False}
+    return {"bf16": precision == "bf16", "use_cpu": True}
+
+
+def resume_checkpoint(resume: str, output_dir: Path) -> str | None:
+    """Shared resume key -> checkpoint path: auto = newest checkpoint-* in output_dir, none, or a path."""
+    if resume == "none":
+        return None
+    if resume == "auto":
+        return get_last_checkpoint(str(output_dir)) if output_dir.exists() else None
+    if not Path(resume).exists():
+        raise FileNotFoundError(f"trainer.resume={resume} does not exist")
+    return resume
+
+
+def shared_training_args(cfg: DictConfig, output_dir: Path, model_cfg: TaihriModelConfig) -> dict[str, Any]:
+    """Keyword arguments of SFTConfig/GRPOConfig taken from the shared config (trainer, logger, seed)."""
+    tc = trainer_config_from(cfg.trainer)
+    logger = OmegaConf.select(cfg, "logger.name", default="none")
+    save = {"save_strategy": "steps", "save_steps": tc.ckpt_every, "save_total_limit": tc.keep_last} \
+        if tc.ckpt_every > 0 else {"save_strategy": "no"}
+    return {
+        "output_dir": str(output_dir), "seed": int(cfg.seed), "data_seed": int(cfg.seed),
+        "max_steps": tc.max_steps, "per_device_train_batch_size": tc.batch_size,
+        "gradient_accumulation_steps": tc.grad_accum, "learning_rate": tc.lr,
+        "weight_decay": tc.weight_decay, "adam_beta1": tc.betas[0], "adam_beta2": tc.betas[1],
+        "lr_scheduler_type": tc.scheduler, "warmup_steps": int(tc.warmup_ratio * tc.max_steps),
+        "max_grad_norm": tc.grad_clip or 0.0, "logging_steps": tc.log_every,
+        "dataloader_num_workers": tc.num_workers, "disable_tqdm": not tc.progress_bar,
+        "report_to": ["wandb"] if logger == "wandb" else "none",
+        "gradient_checkpointing": model_cfg.gradient_checkpointing, "save_only_model": False,
+        **save, **precision_args(tc.precision, torch.cuda.is_available()),
+    }
+
+
+def lora_config(model_cfg: TaihriModelConfig) -> LoraConfig | None:
+    """PEFT LoRA config when enabled (embed_tokens/lm_head saved in full so new tokens are learnt)."""
+    lora = model_cfg.lora
+    if not lora.enabled:
+        return None
+    return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                      target_modules=list(lora.target_modules), modules_to_save=list(lora.modules_to_save),
+                      task_type="CAUSAL_LM")
+
+
+def save_final(model: torch.nn.Module, processor: Any, path: Path) -> torch.nn.Module:
+    """Merge LoRA (if any) and save model + processor to `path`; returns the plain model."""
+    if isinstance(model, PeftModel):
+        model = model.merge_and_unload()
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return model
+
+
+def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
+            model_cfg: TaihriModelConfig, output_dir: Path, max_steps: int | None = None) -> tuple[Any, dict]:
+    """Supervised fine-tuning on prompt/completion rows; returns (trained model, last logged metrics)."""
+    args = shared_training_args(cfg, output_dir, model_cfg)
+    if max_steps is not None:
+        args["max_steps"] = max_steps
+    sft_args = SFTConfig(**args, completion_only_loss=model_cfg.sft.completion_only_loss,
+                         max_length=model_cfg.sft.max_length)
+    columns = ["image", "prompt", "completion"]
+    dataset = Dataset.from_list([{k: r[k] for k in columns} for r in rows])
+    trainer = SFTTrainer(model=model, args=sft_args, train_dataset=dataset, processing_class=processor,
+                         peft_config=lora_config(model_cfg))
+    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    return trainer.model, {"sft_loss_first": logs[0]["loss"], "sft_loss_last": logs[-1]["loss"]} if logs else {}
+
+
+def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
+             model_cfg: TaihriModelConfig, output_dir: Path) -> tuple[Any, dict]:
+    """GRPO on prompt rows with the four pose-aware rewards; returns (trained model, reward summary)."""
+    grpo = model_cfg.grpo
+    functions, weights = make_reward_functions(model_cfg.rewards)
+    args = GRPOConfig(**shared_training_args(cfg, output_dir, model_cfg), num_generations=grpo.num_generations,
+                      beta=grpo.beta, loss_type=grpo.loss_type, scale_rewards=grpo.scale_rewards,
+                      epsilon=grpo.epsilon, temperature=grpo.temperature, top_p=grpo.top_p,
+                      max_completion_length=grpo.max_completion_length, reward_weights=weights,
+                      remove_unused_columns=False)
+    dataset = Dataset.from_list([{k: v for k, v in r.items() if k != "completion"} for r in rows])
+    source = model.config._name_or_path
+    if grpo.beta > 0 and not model_cfg.lora.enabled and not (source and Path(source).is_dir()):
+        reference = output_dir / "reference"
+        save_final(model, processor, reference)
+        model.config._name_or_path = str(reference)
+    trainer = GRPOTrainer(model=model, reward_funcs=functions, args=args, train_dataset=dataset,
+                          processing_class=processor, peft_config=lora_config(model_cfg))
+    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
+    rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
+    summary = {"grpo_reward_first": rewards[0], "grpo_reward_last": rewards[-1]} if rewards else {}
+    return trainer.model, summary
