@@ -13,13 +13,13 @@ class ContactModelConfig:
     """CRRNet hyper-parameters; the PiCR-style baseline is window=1, temporal='none'."""
 
     name: str = "crrnet"
-    img_channels: int = 32               # C_img of the H/4 x W/4 hourglass feature map
+    img_channels: int = 16               # C_img of the H/4 x W/4 hourglass feature map
     hourglass_stacks: int = 1
     hourglass_depth: int = 2             # number of 2x down/up-sampling levels per hourglass
     window: int = 7                      # k of the k x k feature window (odd; 1 = bilinear sample)
     temporal: Literal["gru", "none"] = "gru"
-    point_hidden: int = 64
-    gru_hidden: int = 64
+    point_hidden: int = 32
+    gru_hidden: int = 32
     bidirectional: bool = True           # GRU sees past and future frames of the clip
     num_classes: int = 15                # 14 BEHAVE parts + no contact
     loss_weight: float = 0.006           # epsilon_0 of eq. 18
@@ -32,8 +32,9 @@ class ContactDataConfig:
     source: Literal["synthetic", "behave"] = "synthetic"
     root: str | None = None              # BEHAVE root (sequences/, calibs/, objects/, split.json)
     frames: int = 7                      # T, frames per clip fed to the network
-    image_size: int = 64                 # square network input (pixels)
-    num_points: int = 256                # object points per frame
+    image_size: int = 48                 # square network input (pixels)
+    crop_min_m: float = 0.9              # synthetic: min side (m) of the interaction crop at object depth
+    num_points: int = 128                # object points per frame
     train_clips: int = 192
     eval_clips: int = 48
     seed: int = 0

@@ -118,9 +118,6 @@ class HOIClipGenerator:
         self.body = load_smpl(body_models)
         self.part_labels = np.asarray(smpl_part_labels(body_models))
         self.faces = np.asarray(self.body.faces, dtype=np.int64)
-        size = cfg.image_size
-        focal = 1.0 * size
-        self.K = np.array([[focal, 0.0, size / 2 - 0.5], [0.0, focal, size / 2 - 0.5], [0.0, 0.0, 1.0]])
 
     @torch.no_grad()
     def smpl(self, global_orient: np.ndarray, body_pose: np.ndarray, betas: np.ndarray,
@@ -162,7 +159,7 @@ class HOIClipGenerator:
                 [[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])                     # object up (+z) -> camera up (-y)
         rotated = obj_verts @ rot.T
         support = rotated[np.argmin(rotated @ direction)]
-        gap = rng.uniform(-0.005, 0.015)
+        gap = rng.uniform(-0.015, 0.01)
         trans = verts0[contact_vertex] + gap * direction - support
         return contact_vertex, obj_verts, obj_faces, {"category": category, "rot": rot, "trans": trans}
 
@@ -179,7 +176,15 @@ class HOIClipGenerator:
         offset *= self.cfg.body_trans_m / np.linalg.norm(offset)
         return rough, transl + offset + rng.normal(size=transl.shape) * 0.005
 
-    def _render(self, body_verts: np.ndarray, obj_verts: np.ndarray, obj_faces: np.ndarray,
+    def interaction_camera(self, centre: np.ndarray, radius: float) -> np.ndarray:
+        """K (3,3) of a square crop centred on the object: side max(3 x radius, crop_min_m) at its depth."""
+        size = self.cfg.image_size
+        side = max(3.0 * radius, self.cfg.crop_min_m)
+        focal = size * centre[2] / side
+        principal = size / 2 - 0.5 - focal * centre[:2] / centre[2]
+        return np.array([[focal, 0.0, principal[0]], [0.0, focal, principal[1]], [0.0, 0.0, 1.0]])
+
+    def _render(self, K: np.ndarray, body_verts: np.ndarray, obj_verts: np.ndarray, obj_faces: np.ndarray,
                 obj_color: np.ndarray, background: np.ndarray, occluder: tuple | None) -> np.ndarray:
         size = self.cfg.image_size
         verts = np.concatenate([body_verts, obj_verts])
@@ -187,7 +192,7 @@ class HOIClipGenerator:
         colors = np.concatenate([PART_COLORS[self.part_labels][self.faces].mean(axis=1),
                                  np.tile(obj_color, (len(obj_faces), 1))])
         bg = np.broadcast_to(background, (size, size, 3)).astype(np.uint8)
-        rgb, _, _ = render_mesh(verts, faces, self.K, (size, size), colors=colors, background=bg)
+        rgb, _, _ = render_mesh(verts, faces, K, (size, size), colors=colors, background=bg)
         if occluder is not None:
             (u0, v0, u1, v1), color = occluder
             rgb[v0:v1, u0:u1] = color
@@ -222,21 +227,22 @@ class HOIClipGenerator:
         rough_pose, rough_transl = self._rough_body(interaction.chain, orient, poses, transl, rng)
         obj_color = rng.uniform(0.2, 1.0, size=3)
         background = rng.integers(40, 200, size=3)
+        K = self.interaction_camera(gt_points[0].mean(axis=0), float(np.linalg.norm(obj_verts, axis=1).max()))
         images = []
         for i in range(t):
             occluder = None
             if rng.random() < self.cfg.occlusion_prob:
-                uv = self.K @ verts[i, contact_vertex]
+                uv = K @ verts[i, contact_vertex]
                 u, v = (uv[:2] / uv[2]).astype(int)
                 half = int(self.cfg.image_size * rng.uniform(0.08, 0.16))
                 box = (max(u - half, 0), max(v - half, 0), u + half, v + half)
                 occluder = (box, rng.integers(0, 255, 3))
             obj_now = obj_verts @ obj["rot"].T + obj_trans[i]
-            images.append(self._render(verts[i], obj_now, obj_faces, obj_color, background, occluder))
-        root_2d = (joints[:, 0] @ self.K.T)
+            images.append(self._render(K, verts[i], obj_now, obj_faces, obj_color, background, occluder))
+        root_2d = joints[:, 0] @ K.T
         return {
             "images": np.stack(images).transpose(0, 3, 1, 2),           # (T,3,S,S) uint8
-            "K": np.repeat(self.K[None], t, axis=0).astype(np.float32),
+            "K": np.repeat(K[None], t, axis=0).astype(np.float32),
             "object_points": rough_points.astype(np.float32),
             "gt_object_points": gt_points.astype(np.float32),
             "labels": labels.astype(np.int64),

@@ -28,7 +28,7 @@ class NeuralIKConfig:
     use_2d: bool = True
     eps1: float = 1.0
     eps2: float = 1.0
-    hidden: int = 64
+    hidden: int = 32
     depth: int = 2
     lr: float = 3e-3
     max_steps: int = 300
@@ -108,7 +108,7 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IK
                                                                           dtype=dtype)
     x = network_input(problem).detach()
     mlp = BatchedMLP(batch, x.shape[1], 5 * n_rot + 3, cfg.hidden, cfg.depth, out_bias, gen, device, dtype)
-    optimiser = torch.optim.Adam(mlp.parameters(), lr=cfg.lr)
+    optimiser = torch.optim.Adam(mlp.parameters(), lr=cfg.lr, fused=True)
 
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     steps = torch.full((batch,), cfg.max_steps, dtype=torch.long, device=device)

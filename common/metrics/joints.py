@@ -84,4 +84,5 @@ def pa_mpjpe(pred: Any, gt: Any, valid: Any = None) -> float:
     dst = torch.from_numpy(g.reshape(-1, *g.shape[-2:]))
     weights = torch.from_numpy(mask.reshape(-1, p.shape[-2]).astype(np.float64))
     aligned = apply_similarity(src, *similarity_procrustes(src, dst, weights))
-    return masked_mean(row_norm(aligned.numpy().reshape(p.shape) - g), mask)
+    errors = torch.linalg.vector_norm(aligned - dst, dim=-1).numpy().reshape(mask.shape)
+    return masked_mean(errors, mask)

@@ -11,5 +11,12 @@ from common.training.seeding import seed_everything
 from common.training.task import TrainTask
 from common.training.trainer import Trainer
 
-__all__ = ["Trainer", "TrainerConfig", "TrainTask", "atomic_save", "load_model_weights",
-           "seed_everything", "trainer_config_from"]
+__all__ = [
+           "TrainTask",
+           "Trainer",
+           "TrainerConfig",
+           "atomic_save",
+           "load_model_weights",
+           "seed_everything",
+           "trainer_config_from",
+]

@@ -41,7 +41,7 @@ class TrainState:
 
 def lr_lambda(cfg: TrainerConfig):
     """Multiplier of the base lr at a step: linear warm-up, then cosine to `min_lr_ratio` (or constant)."""
-    warmup = int(round(cfg.warmup_ratio * cfg.max_steps))
+    warmup = round(cfg.warmup_ratio * cfg.max_steps)
 
     def fn(step: int) -> float:
         if step < warmup:

@@ -106,7 +106,7 @@ def test_render_sphere_matches_analytic_silhouette_and_depth() -> None:
 
 def test_zbuffer_keeps_the_nearest_face_whatever_the_order() -> None:
     near = np.array([[-1.0, -1.0, 2.0], [1.0, -1.0, 2.0], [0.0, 1.0, 2.0]])
-    far = near * [1.5, 1.5, 1.0] + [0.0, 0.0, 1.0]
+    far = near * [2.5, 2.5, 1.0] + [0.0, 0.0, 1.0]
     K = np.array([[50.0, 0, 31.5], [0, 50.0, 31.5], [0, 0, 1]])
     for order in ((0, 1), (1, 0)):
         verts = np.concatenate([near, far])

@@ -98,7 +98,7 @@ def test_trainer_config_validation():
     assert trainer_config_from({"lr": 0.5, "max_steps": 3}).lr == 0.5
     with pytest.raises(ConfigKeyError, match="lrr"):
         trainer_config_from({"lrr": 0.5})
-    with pytest.raises(ValueError, match="trainer.scheduler"):
+    with pytest.raises(ValueError, match=r"trainer\.scheduler"):
         trainer_config_from({"scheduler": "linear"})
     with pytest.raises(Exception, match="max_steps"):
         trainer_config_from({"max_steps": "many"})
