@@ -32,7 +32,7 @@ CHAIN_JOINTS: dict[str, tuple[int, ...]] = {
     "right_leg": (2, 5, 8), "body": (3, 6, 9, 12, 15),
 }
 """Rotating joints of the paper's five kinematic chains (Fig. 3), SMPL joint ids."""
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -165,15 +165,16 @@ class HOIClipGenerator:
 
     def _rough_body(self, chain: str, orient: np.ndarray, poses: np.ndarray, transl: np.ndarray,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Rough fit: contact-chain joint rotations and the translation perturbed (per clip + jitter)."""
+        """Rough fit: contact-chain joint rotations and translation perturbed (per clip, plus jitter)."""
         rough = poses.copy()
         for joint in CHAIN_JOINTS[chain]:
             bias = Rotation.from_rotvec(rng.normal(size=3) * np.deg2rad(self.cfg.chain_rot_deg) / np.sqrt(3))
             for i in range(len(poses)):
                 jitter = Rotation.from_rotvec(rng.normal(size=3) * np.deg2rad(1.0))
                 rough[i, joint - 1] = (jitter * bias * Rotation.from_rotvec(poses[i, joint - 1])).as_rotvec()
-        offset = rng.normal(size=3)
-        offset *= self.cfg.body_trans_m / np.linalg.norm(offset)
+        sigma = self.cfg.body_trans_m                                     # depth-dominant, as monocular fits
+        offset = np.array([rng.normal() * sigma / 3, rng.normal() * sigma / 3,
+                           rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.0) * sigma])
         return rough, transl + offset + rng.normal(size=transl.shape) * 0.005
 
     def interaction_camera(self, centre: np.ndarray, radius: float) -> np.ndarray:

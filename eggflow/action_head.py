@@ -97,44 +97,57 @@ class FlowmatchingActionHead(nn.Module):
         """vlln + vl_self_attention over the adapted backbone tokens (B,S,backbone_dim)."""
         return self.vl_self_attention(self.vlln(vl_tokens))
 
-    def velocity(self, x: Tensor, t: Tensor, state: Tensor, vl: Tensor) -> Tensor:
-        """Predicted flow velocity (B,H,126) at normalised hands x (B,H,126), time t (B,) in [0,1]."""
-        cat_ids = torch.full((x.shape[0],), self.cfg.embodiment_id, device=x.device, dtype=torch.long)
+    def velocity(self, z: Tensor, t: Tensor, state: Tensor, vl: Tensor) -> Tensor:
+        """Velocity (B,H,32) in GR00T's 32-D action slot at latent actions z (B,H,32), time t (B,) in [0,1]."""
+        cat_ids = torch.full((z.shape[0],), self.cfg.embodiment_id, device=z.device, dtype=torch.long)
         buckets = (t * self.cfg.num_timestep_buckets).long().clamp(max=self.cfg.num_timestep_buckets - 1)
         state_tokens = self.state_encoder(self.state_proj_in(state), cat_ids)
-        action_tokens = self.action_encoder(self.action_proj_in(x), buckets, cat_ids)
-        positions = torch.arange(self.horizon + self.obs_len, device=x.device)
+        action_tokens = self.action_encoder(z, buckets, cat_ids)
+        positions = torch.arange(self.horizon + self.obs_len, device=z.device)
         action_tokens = action_tokens + self.position_embedding(positions[: self.horizon])
         if self.cfg.state_position_embedding:
             state_tokens = state_tokens + self.position_embedding(positions[self.horizon:])
         out = self.model(torch.cat([state_tokens, action_tokens], dim=1), vl, buckets)
-        return self.action_proj_out(self.action_decoder(out, cat_ids)[:, -self.horizon:])
+        return self.action_decoder(out, cat_ids)[:, -self.horizon:]
 
     def sample_time(self, batch: int, device: torch.device) -> Tensor:
         """Flow time t = (s - u) / s with u ~ Beta(1.5, 1); t = 1 is data."""
         u = self.beta.sample((batch,)).to(device)
         return (self.cfg.noise_s - u) / self.cfg.noise_s
 
-    def velocity_loss(self, actions: Tensor, state: Tensor, vl: Tensor, mask: Tensor) -> Tensor:
-        """Standard flow-matching MSE on velocity = action - noise, masked by valid coordinates."""
-        noise = torch.randn_like(actions)
-        t = self.sample_time(actions.shape[0], actions.device)
-        x_t = (1 - t[:, None, None]) * noise + t[:, None, None] * actions
-        err = (self.velocity(x_t, t, state, vl) - (actions - noise)) ** 2 * mask
-        return err.sum() / mask.sum().clamp(min=1)
+    def latent_velocity_loss(self, z: Tensor, state: Tensor, vl: Tensor) -> Tensor:
+        """Flow-matching MSE to velocity = z - noise at x_t = (1 - t) noise + t z; z (B,H,32) data."""
+        noise = torch.randn_like(z)
+        t = self.sample_time(z.shape[0], z.device)[:, None, None]
+        return ((self.velocity((1 - t) * noise + t * z, t[:, 0, 0], state, vl) - (z - noise)) ** 2).mean()
 
-    def get_action(self, state: Tensor, vl: Tensor, generator: torch.Generator | None = None,
-                   noise: Tensor | None = None) -> Tensor:
-        """Euler integration from N(0, I) over `num_inference_timesteps` steps (differentiable)."""
+    def velocity_loss(self, actions: Tensor, state: Tensor, vl: Tensor, mask: Tensor) -> tuple[Tensor, dict]:
+        """Velocity loss in the 32-D slot on z = action_proj_in(a) (detached) + masked L1 decoding of z.
+
+        actions (B,H,126) normalised, mask (B,H,126). The decoding term trains `action_proj_out`, which
+        the velocity loss alone never reaches.
+        """
+        z = self.action_proj_in(actions)
+        flow = self.latent_velocity_loss(z.detach(), state, vl)
+        recon = ((self.action_proj_out(z) - actions).abs() * mask).sum() / mask.sum().clamp(min=1)
+        return flow + recon, {"loss_flow": float(flow.detach()), "loss_recon": float(recon.detach())}
+
+    def sample_latent(self, state: Tensor, vl: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Euler integration of (B,H,32) from N(0, I) over `num_inference_timesteps` steps (t = k/N)."""
         steps = self.cfg.num_inference_timesteps
-        if noise is None:
-            noise = torch.randn(state.shape[0], self.horizon, HAND_DIM, generator=generator,
-                                device="cpu").to(state.device)
-        x = noise
+        z = torch.randn(state.shape[0], self.horizon, self.cfg.max_action_dim, generator=generator,
+                        device="cpu").to(state.device)
         for k in range(steps):
             t = torch.full((state.shape[0],), k / steps, device=state.device)
-            x = x + self.velocity(x, t, state, vl) / steps
-        return x
+            z = z + self.velocity(z, t, state, vl) / steps
+        return z
+
+    def get_action(self, state: Tensor, vl: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Sampled (B,H,126) normalised hands: latent Euler sampler then `action_proj_out`.
+
+        Differentiable (no no_grad), since EggHand backpropagates its loss through the sampler.
+        """
+        return self.action_proj_out(self.sample_latent(state, vl, generator))
 
 
 def load_groot_action_head(head: FlowmatchingActionHead, path_or_state: str | Path | dict) -> dict:

@@ -5,16 +5,29 @@ from __future__ import annotations
 import numpy as np
 
 
-def zero_velocity(past: np.ndarray, horizon: int) -> np.ndarray:
-    """Hold the last observed pose: past (N,T,J,3) -> (N,horizon,J,3)."""
-    return np.repeat(past[:, -1:], horizon, axis=1)
+def last_valid(past: np.ndarray, past_valid: np.ndarray) -> np.ndarray:
+    """Per joint, the most recent valid observed position: past (N,T,J,3), valid (N,T,J) -> (N,J,3).
+
+    A joint never observed validly falls back to the canonical origin (its coordinates stay 0).
+    """
+    t = np.arange(past.shape[1])[None, :, None]
+    latest = np.where(past_valid, t, -1).max(axis=1)                                   # (N, J)
+    picked = np.take_along_axis(past, np.clip(latest, 0, None)[:, None, :, None], axis=1)[:, 0]
+    return np.where((latest >= 0)[..., None], picked, 0.0)
 
 
-def constant_velocity(past: np.ndarray, horizon: int, action_offset_start: int = 1) -> np.ndarray:
-    """Per-joint v = p[-1] - p[-2]; the target at offset k (k = start..start+H-1) is p[-1] + k v."""
-    velocity = past[:, -1] - past[:, -2]
+def zero_velocity(past: np.ndarray, past_valid: np.ndarray, horizon: int) -> np.ndarray:
+    """Hold the last observed (valid) pose for every future step: (N,horizon,J,3)."""
+    return np.repeat(last_valid(past, past_valid)[:, None], horizon, axis=1)
+
+
+def constant_velocity(past: np.ndarray, past_valid: np.ndarray, horizon: int,
+                      action_offset_start: int = 1) -> np.ndarray:
+    """Per joint v = p[-1] - p[-2] (0 unless both are valid); target at offset k is p_last + k v."""
+    both = (past_valid[:, -1] & past_valid[:, -2])[..., None]
+    velocity = np.where(both, past[:, -1] - past[:, -2], 0.0)
     steps = np.arange(action_offset_start, action_offset_start + horizon, dtype=past.dtype)
-    return past[:, -1][:, None] + steps[None, :, None, None] * velocity[:, None]
+    return last_valid(past, past_valid)[:, None] + steps[None, :, None, None] * velocity[:, None]
 
 
 def mean_pose(train_future: np.ndarray, train_valid: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ class EncoderConfig:
     checkpoint: str | None = None      # dir with vision.pt (+ vision_config.json) and a BERT folder `text/`
     image_size: int = 224
     num_frames: int = 4
-    patch_size: int = 32
+    patch_size: int = 56             # 14 in EgoVideo (1025 tokens); 56 keeps CPU runs small
     vision_width: int = 64
     vision_depth: int = 2
     vision_heads: int = 4
@@ -25,7 +25,7 @@ class EncoderConfig:
     text_layers: int = 2
     text_heads: int = 4
     text_embed_dim: int = 64           # EgoVideo's text_projection output (512 in the real model)
-    max_text_len: int = 16             # EggHand uses 59
+    max_text_len: int = 8              # EggHand uses 59
 
 
 @dataclass

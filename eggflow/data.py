@@ -40,6 +40,10 @@ class ForecastDataset(Dataset):
             item["video"], item["text"] = self.raw(i)
         return item
 
+    def window_arrays(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Window arrays of the samples in `index` (for statistics and baselines)."""
+        return {k: v[torch.as_tensor(index)].numpy() for k, v in self.arrays.items()}
+
     def subset(self, index: np.ndarray) -> ForecastDataset:
         """A dataset restricted to `index` (features must be cached)."""
         idx = torch.as_tensor(index)
@@ -88,15 +92,15 @@ def build_synthetic(cfg: EggFlowDataConfig, encoder: EgoVideoEncoder, num_clips:
     return ForecastDataset(arrays, egomotion, features), frames_kept, texts
 
 
-def normalisation_stats(dataset: ForecastDataset) -> dict[str, torch.Tensor]:
+def normalisation_stats(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Per-coordinate min/max (metres) over valid past and future joints, and over the 12 extrinsics."""
-    a = dataset.arrays
-    hands = torch.cat([a["past"].flatten(0, 1), a["future"].flatten(0, 1)])           # (N, 42, 3)
-    valid = torch.cat([a["past_valid"].flatten(0, 1), a["future_valid"].flatten(0, 1)])
-    big = torch.finfo(hands.dtype).max
-    lo = torch.where(valid[..., None], hands, big).amin(0).flatten()
-    hi = torch.where(valid[..., None], hands, -big).amax(0).flatten()
-    lo, hi = torch.where(lo > hi, -1.0, lo), torch.where(lo > hi, 1.0, hi)
-    extr = a["past_extrinsics"].flatten(0, 1)
-    return {"hand_min": lo, "hand_max": hi,
-            "state_min": torch.cat([lo, extr.amin(0)]), "state_max": torch.cat([hi, extr.amax(0)])}
+    hands = np.concatenate([arrays["past"].reshape(-1, 42, 3), arrays["future"].reshape(-1, 42, 3)])
+    valid = np.concatenate([arrays["past_valid"].reshape(-1, 42), arrays["future_valid"].reshape(-1, 42)])
+    lo = np.where(valid[..., None], hands, np.inf).min(0).ravel()
+    hi = np.where(valid[..., None], hands, -np.inf).max(0).ravel()
+    unseen = ~np.isfinite(lo) | ~np.isfinite(hi)
+    lo, hi = np.where(unseen, -1.0, lo), np.where(unseen, 1.0, hi)
+    extr = arrays["past_extrinsics"].reshape(-1, 12)
+    as_t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    return {"hand_min": as_t(lo), "hand_max": as_t(hi), "state_min": as_t(np.concatenate([lo, extr.min(0)])),
+            "state_max": as_t(np.concatenate([hi, extr.max(0)]))}

@@ -17,11 +17,11 @@ from eggflow.config import EncoderConfig
 log = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-BASE_VOCABULARY = (
+VOCABULARY_TEXT = (
     "pick up tap push grab reach touch lift move the a an to on with and of in red green blue yellow "
     "cup box ball bottle can mug object left right hand hands install wheel cook repair bike play piano "
     "covid test kit dance basketball rock climbing music make coffee soccer health bouldering"
-).split()
+)
 
 
 def sincos_3d_position_embedding(dim: int, frames: int, grid: int) -> Tensor:
@@ -99,7 +99,7 @@ def build_tokenizer(cfg: EncoderConfig, cache_dir: Path) -> BertTokenizer:
         return BertTokenizer.from_pretrained(str(Path(cfg.checkpoint) / "text"))
     cache_dir.mkdir(parents=True, exist_ok=True)
     vocab = cache_dir / "eggflow_vocab.txt"
-    words = SPECIAL_TOKENS + sorted(set(BASE_VOCABULARY))
+    words = SPECIAL_TOKENS + sorted(set(VOCABULARY_TEXT.split()))
     if not vocab.exists() or vocab.read_text().split("\n") != words:
         vocab.write_text("\n".join(words))
     return BertTokenizer(vocab_file=str(vocab))

@@ -89,8 +89,7 @@ class EggFlowModel(nn.Module):
         valid = batch["future_valid"]
         if self.cfg.objective == "velocity":
             mask = valid.repeat_interleave(3, dim=-1).float()
-            loss = self.action_head.velocity_loss(target, state, vl, mask)
-            return loss, {"loss_velocity": float(loss.detach())}
+            return self.action_head.velocity_loss(target, state, vl, mask)
         pred = self.action_head.get_action(state, vl)
         shape = (*pred.shape[:2], NUM_JOINTS, 3)
         return egghand_loss(pred.view(shape), target.view(shape), valid, self.cfg.loss_weights)

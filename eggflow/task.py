@@ -34,12 +34,14 @@ class EggFlowData:
         self.frames = np.zeros((0,), np.uint8)
         self.eval_texts: list[str] = []
         self.train, self.eval = self._load()
-        self.stats = normalisation_stats(self.train)
-        self.mean_pose = mean_pose(self.train.arrays["future"].numpy(), self.train.arrays["future_valid"].numpy())
+        n = len(self.train)
+        self.train_arrays = self.train.window_arrays(np.linspace(0, n - 1, min(n, 4000)).astype(int))
+        self.stats = normalisation_stats(self.train_arrays)
+        self.mean_pose = mean_pose(self.train_arrays["future"], self.train_arrays["future_valid"])
 
     def _key(self) -> str:
-        spec = {"data": asdict(self.cfg), "encoder": asdict(self.model_cfg.encoder), "seed": self.encoder_seed,
-                "version": 1}
+        spec = {"data": asdict(self.cfg), "encoder": asdict(self.model_cfg.encoder),
+                "seed": self.encoder_seed, "version": 1}
         return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def _load(self) -> tuple[ForecastDataset, ForecastDataset]:
@@ -73,8 +75,8 @@ class EggFlowTask(TrainTask):
 
     def build_model(self) -> nn.Module:
         """Fresh model with the data's normalisation; optionally initialised from a pretrained head."""
-        model = EggFlowModel(self.model_cfg, self.data.cfg.obs_len, self.data.cfg.horizon, self.data.cache_dir,
-                             self.data.encoder_seed)
+        cfg = self.data.cfg
+        model = EggFlowModel(self.model_cfg, cfg.obs_len, cfg.horizon, self.data.cache_dir, self.data.encoder_seed)
         model.set_normalisation(**self.data.stats)
         if self.init_state is not None:
             model.action_head.load_state_dict(self.init_state)

@@ -93,3 +93,46 @@ def improved_fk(rough_rot: Tensor, rest_joints: Tensor, parents: tuple[int, ...]
     rot = compose_chain_rotations(rough_rot, joint_ids, delta)
     joints, _ = forward_kinematics(rot, rest_joints, parents)
     return joints + (transl + delta_t)[:, None], rot
+
+
+class ChainFK:
+    """FK restricted to the path from the first rotation joint to the target, for fast IK loops.
+
+    Joints off that path do not move the target, and the root position J_0 + t does not depend on any
+    rotation, so the IK loss only needs this path; `target_position` equals the full FK's target joint.
+    """
+
+    def __init__(self, rough_rot: Tensor, rest_joints: Tensor, parents: tuple[int, ...],
+                 rotation: tuple[int, ...], target: int) -> None:
+        path = [target]
+        while path[-1] not in rotation[:1] and parents[path[-1]] >= 0:
+            path.append(parents[path[-1]])
+        self.path = tuple(reversed(path))
+        start = parents[self.path[0]]
+        if start >= 0:
+            _, world = forward_kinematics(rough_rot, rest_joints, parents)
+            self.start_rot, self.start_pos = world[:, start, :3, :3], world[:, start, :3, 3]
+            first_bone = rest_joints[:, self.path[0]] - rest_joints[:, start]
+        else:
+            batch = rest_joints.shape[0]
+            self.start_rot = torch.eye(3, dtype=rest_joints.dtype, device=rest_joints.device).expand(batch, 3, 3)
+            self.start_pos = torch.zeros_like(rest_joints[:, 0])
+            first_bone = rest_joints[:, self.path[0]]
+        later = [rest_joints[:, j] - rest_joints[:, parents[j]] for j in self.path[1:]]
+        self.bones = torch.stack([first_bone, *later], dim=1)
+        self.rough_path_rot = rough_rot[:, list(self.path)]
+        self.slot = {j: k for k, j in enumerate(self.path)}
+        self.rotation = rotation
+
+    def target_position(self, delta: Tensor) -> Tensor:
+        """(B,3) target joint (no translation) with local rotations R^_i dR_i, delta (B,K,3,3) in chain order."""
+        rot, pos = self.start_rot, self.start_pos
+        for k, j in enumerate(self.path):
+            pos = pos + (rot @ self.bones[:, k, :, None])[..., 0]
+            if j == self.path[-1]:
+                break
+            local = self.rough_path_rot[:, k]
+            if j in self.rotation:
+                local = local @ delta[:, self.rotation.index(j)]
+            rot = rot @ local
+        return pos

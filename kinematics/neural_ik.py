@@ -15,8 +15,16 @@ import torch
 from torch import Tensor
 
 from common.geometry import axis_angle_to_matrix, matrix_to_axis_angle
-from kinematics.fk import improved_fk, twist_swing_delta
-from kinematics.objective import IKProblem, IKResult, LossWeights, ik_residuals, reach_distance, rough_depth
+from kinematics.fk import ChainFK, improved_fk, twist_swing_delta
+from kinematics.objective import (
+    IKProblem,
+    IKResult,
+    LossWeights,
+    ik_residuals,
+    reach_distance,
+    rough_depth,
+    target_centroid,
+)
 
 
 @dataclass
@@ -33,6 +41,8 @@ class NeuralIKConfig:
     lr: float = 3e-3
     max_steps: int = 300
     stop_ratio: float = 0.01
+    patience: int = 50
+    target_mode: str = "mean_distance"
     dt_scale: float = 0.1
     seed: int = 0
 
@@ -85,9 +95,7 @@ def _decode(out: Tensor, n_rot: int, cfg: NeuralIKConfig) -> dict[str, Tensor]:
 
 def network_input(problem: IKProblem) -> Tensor:
     """Eq. (11) input: rough pose (axis-angle), rough translation and the target (contact-set centroid)."""
-    mask = problem.target_mask.to(problem.targets.dtype)[..., None]
-    centroid = (problem.targets * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-    return torch.cat([problem.rough_pose.flatten(1), problem.rough_transl, centroid], dim=1)
+    return torch.cat([problem.rough_pose.flatten(1), problem.rough_transl, target_centroid(problem)], dim=1)
 
 
 def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IKResult:
@@ -99,13 +107,14 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IK
     child_ids = torch.tensor(chain.path_children(), device=device)
     rest_bones = problem.rest_joints[:, child_ids] - problem.rest_joints[:, rot_ids]
     rough_rot = axis_angle_to_matrix(problem.rough_pose)
-    weights = LossWeights(cfg.eps1, cfg.eps2 if cfg.use_2d else 0.0)
+    weights = LossWeights(cfg.eps1, cfg.eps2 if cfg.use_2d else 0.0, cfg.target_mode)
     depth_scale = rough_depth(problem)
     gen = torch.Generator().manual_seed(cfg.seed)
     n_rot = len(chain.rotation)
     out_bias = torch.zeros(batch, 5 * n_rot + 3, dtype=dtype)
     out_bias[:, : 5 * n_rot].view(batch, n_rot, 5)[..., 2:] = torch.randn(batch, n_rot, 3, generator=gen,
                                                                           dtype=dtype)
+    chain_fk = ChainFK(rough_rot, problem.rest_joints, chain.parents, chain.rotation, chain.target)
     x = network_input(problem).detach()
     mlp = BatchedMLP(batch, x.shape[1], 5 * n_rot + 3, cfg.hidden, cfg.depth, out_bias, gen, device, dtype)
     optimiser = torch.optim.Adam(mlp.parameters(), lr=cfg.lr, fused=True)
@@ -114,25 +123,30 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IK
     steps = torch.full((batch,), cfg.max_steps, dtype=torch.long, device=device)
     best: dict[str, Tensor] = {}
     initial = None
+    best_loss = torch.full((batch,), float("inf"), dtype=dtype, device=device)
+    last_gain = torch.zeros(batch, dtype=torch.long, device=device)
     for step in range(cfg.max_steps + 1):
         dec = _decode(mlp(x), n_rot, cfg)
         delta = twist_swing_delta(dec["sin_phi"], dec["cos_phi"], dec["sin_alpha"], dec["cos_alpha"],
                                   dec["axis"], rest_bones)
-        joints, rot = improved_fk(rough_rot, problem.rest_joints, chain.parents, rot_ids, delta,
-                                  problem.rough_transl, dec["delta_t"])
-        loss = ik_residuals(joints, problem, weights, depth_scale).pow(2).sum(-1)
+        key_joints = chain_key_joints(chain_fk, delta, problem, dec["delta_t"])
+        loss = ik_residuals(key_joints, problem, weights, depth_scale).pow(2).sum(-1)
         if initial is None:
             initial = loss.detach()
-        newly = (~done) & ((loss.detach() <= cfg.stop_ratio * initial + 1e-12) | (step == cfg.max_steps))
+        improved = loss.detach() < best_loss * (1 - 1e-3)
+        best_loss = torch.where(improved, loss.detach(), best_loss)
+        last_gain = torch.where(improved, torch.full_like(last_gain, step), last_gain)
+        plateau = step - last_gain >= cfg.patience
+        newly = (~done) & ((loss.detach() <= cfg.stop_ratio * initial + 1e-12) | plateau | (step == cfg.max_steps))
         if newly.any():
-            snapshot = {"rot": rot, "joints": joints, "loss": loss, "delta_t": dec["delta_t"],
+            snapshot = {"delta": delta, "loss": loss, "delta_t": dec["delta_t"],
                         "phi": torch.atan2(dec["sin_phi"], dec["cos_phi"]),
                         "alpha": torch.atan2(dec["sin_alpha"], dec["cos_alpha"])}
             for key, value in snapshot.items():
                 value = value.detach()
                 best[key] = value.clone() if key not in best else torch.where(
                     newly.view(-1, *[1] * (value.dim() - 1)), value, best[key])
-            steps = torch.where(newly & (step < cfg.max_steps), torch.full_like(steps, step), steps)
+            steps = torch.where(newly, torch.full_like(steps, step), steps)
             done = done | newly
         if bool(done.all()):
             break
@@ -140,14 +154,31 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IK
         loss[~done].sum().backward()
         optimiser.step()
 
+    return finish_result(problem, rough_rot, best["delta"], best["delta_t"], steps, best["loss"], initial,
+                         best["loss"] <= cfg.stop_ratio * initial + 1e-12,
+                         {"phi": best["phi"], "alpha": best["alpha"]})
+
+
+def chain_key_joints(chain_fk: ChainFK, delta: Tensor, problem: IKProblem, delta_t: Tensor) -> Tensor:
+    """(B,J,3) tensor holding the root (J_0 + t) and the target joint (others zero) for the loss terms."""
+    shift = problem.rough_transl + delta_t
+    joints = torch.zeros_like(problem.rest_joints)
+    joints = joints.index_copy(1, torch.tensor([0], device=shift.device), (problem.rest_joints[:, 0] + shift)[:, None])
+    target = torch.tensor([problem.chain.target], device=shift.device)
+    return joints.index_copy(1, target, (chain_fk.target_position(delta) + shift)[:, None])
+
+
+def finish_result(problem: IKProblem, rough_rot: Tensor, delta: Tensor, delta_t: Tensor, steps: Tensor,
+                  loss: Tensor, initial: Tensor, converged: Tensor, extras: dict[str, Tensor]) -> IKResult:
+    """Full FK of the final pose; non-chain joints keep their input axis-angle bit for bit."""
+    rot_ids = torch.tensor(problem.chain.rotation, device=rough_rot.device)
+    transl = (problem.rough_transl + delta_t).detach()
+    joints, rot = improved_fk(rough_rot, problem.rest_joints, problem.chain.parents, rot_ids, delta.detach(),
+                              problem.rough_transl, delta_t.detach())
     pose = problem.rough_pose.clone()
-    pose[:, rot_ids] = matrix_to_axis_angle(best["rot"][:, rot_ids])
+    pose[:, rot_ids] = matrix_to_axis_angle(rot[:, rot_ids])
     rot_mats = rough_rot.detach().clone()
-    rot_mats[:, rot_ids] = best["rot"][:, rot_ids]
-    return IKResult(
-        pose=pose.detach(), rot_mats=rot_mats, transl=(problem.rough_transl + best["delta_t"]).detach(),
-        joints=best["joints"], steps=steps, loss=best["loss"], initial_loss=initial,
-        reach=reach_distance(best["joints"], problem).detach(),
-        converged=best["loss"] <= cfg.stop_ratio * initial + 1e-12,
-        extras={"phi": best["phi"], "alpha": best["alpha"]},
-    )
+    rot_mats[:, rot_ids] = rot[:, rot_ids]
+    return IKResult(pose=pose.detach(), rot_mats=rot_mats, transl=transl, joints=joints.detach(), steps=steps,
+                    loss=loss.detach(), initial_loss=initial, reach=reach_distance(joints, problem).detach(),
+                    converged=converged, extras=extras)

@@ -60,10 +60,15 @@ class IKProblem:
 
 @dataclass
 class LossWeights:
-    """epsilon_1 (3D reach term) and epsilon_2 (2D root term, 0 disables it) of eq. (14)."""
+    """epsilon_1 (3D term) and epsilon_2 (2D root term, 0 disables it) of eq. (14) and the 3D target mode.
+
+    target_mode "mean_distance": mean over the contact points of ||q_j - p_k|| (the paper's note);
+    "centroid": ||q_j - mean_k p_k||.
+    """
 
     eps1: float = 1.0
     eps2: float = 1.0
+    target_mode: str = "mean_distance"
 
 
 @dataclass
@@ -82,9 +87,20 @@ class IKResult:
     extras: dict[str, Tensor] = field(default_factory=dict)
 
 
-def reach_distance(joints: Tensor, problem: IKProblem) -> Tensor:
-    """Mean distance (B,) from the target joint to the valid contact points (metres)."""
-    dist = (joints[:, problem.chain.target, None] - problem.targets).norm(dim=-1)
+def target_centroid(problem: IKProblem) -> Tensor:
+    """(B,3) centroid of the valid contact points."""
+    mask = problem.target_mask.to(problem.targets.dtype)[..., None]
+    return (problem.targets * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+
+
+def reach_distance(joints: Tensor, problem: IKProblem, target_mode: str = "centroid") -> Tensor:
+    """(B,) metres: target joint to the contact centroid, or its mean distance to the contact points."""
+    q = joints[:, problem.chain.target]
+    if target_mode == "centroid":
+        return (q - target_centroid(problem)).norm(dim=-1)
+    if target_mode != "mean_distance":
+        raise ValueError(f"target_mode={target_mode!r}: choose 'mean_distance' or 'centroid'")
+    dist = (q[:, None] - problem.targets).norm(dim=-1)
     mask = problem.target_mask.to(dist.dtype)
     return (dist * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
 
@@ -98,7 +114,7 @@ def root_2d_residual(joints: Tensor, problem: IKProblem, depth_scale: Tensor) ->
 
 def ik_residuals(joints: Tensor, problem: IKProblem, weights: LossWeights, depth_scale: Tensor) -> Tensor:
     """Residual vector (B,R) whose squared norm is L_IK: [sqrt(e1) reach, sqrt(e2) 2D root error (x, y)]."""
-    parts = [weights.eps1 ** 0.5 * reach_distance(joints, problem)[:, None]]
+    parts = [weights.eps1 ** 0.5 * reach_distance(joints, problem, weights.target_mode)[:, None]]
     if uses_2d(problem, weights):
         parts.append(weights.eps2 ** 0.5 * root_2d_residual(joints, problem, depth_scale))
     return torch.cat(parts, dim=1)

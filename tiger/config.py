@@ -54,7 +54,8 @@ class TigerModelConfig:
     hand_weights: str | None = None
     object_pose_weights: str | None = None
     heatmap_size: int = 16
-    depth_bins: int = 16
+    depth_bins: int = 8
+    deconv_width: int = 32                    # upsampling width of the pose heads (gSDF: 256)
     depth_range: float = 0.28                 # metres either side of the root depth (gSDF)
     w_rec: float = 1.0
     w_mask: float = 1.0

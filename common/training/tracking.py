@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class RunLogger:
         import wandb
 
         id_file = run_dir / "wandb_id.txt"
-        run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+        run_id = id_file.read_text().strip() if id_file.exists() else secrets.token_hex(4)
         id_file.write_text(run_id)
         mode = cfg.get("mode") or os.environ.get("WANDB_MODE", "offline")
         return wandb.init(project=cfg.get("project"), entity=cfg.get("entity"), mode=mode, dir=str(run_dir),

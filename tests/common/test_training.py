@@ -115,3 +115,33 @@ def test_ddp_two_cpu_processes(tmp_path):
     summary = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert summary["final"]["mse"] < summary["history"][0]["mse"]
     assert (tmp_path / "run" / "checkpoints" / "step_00000016" / "random_states_1.pkl").exists()
+
+
+def test_hf_mapping_follows_the_same_schedule(tmp_path):
+    from transformers import TrainingArguments, get_scheduler
+
+    from common.training.hf import hf_training_kwargs
+
+    tc = TrainerConfig(max_steps=50, warmup_ratio=0.1, min_lr_ratio=0.1, lr=1e-3, batch_size=3, grad_accum=2)
+    args = TrainingArguments(**hf_training_kwargs(tc, tmp_path, seed=5, logger_name="wandb"))
+    assert (args.per_device_train_batch_size, args.gradient_accumulation_steps, args.seed) == (3, 2, 5)
+    assert args.report_to == ["wandb"] and args.use_cpu and not args.bf16
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=tc.lr)
+    sched = get_scheduler(args.lr_scheduler_type, opt, num_warmup_steps=args.get_warmup_steps(50),
+                          num_training_steps=50, scheduler_specific_kwargs=args.lr_scheduler_kwargs)
+    ours = lr_lambda(tc)
+    for step in range(50):
+        if step >= 5:
+            assert opt.param_groups[0]["lr"] == pytest.approx(tc.lr * ours(step), rel=1e-6)
+        opt.step()
+        sched.step()
+
+
+def test_wandb_logger_writes_offline_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cfg = small_cfg(max_steps=4, eval_every=2, ckpt_every=0)
+    Trainer(cfg, ToyTask(), tmp_path, logger_cfg={"name": "wandb", "project": "test", "mode": None}).fit()
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
+    assert (tmp_path / "wandb_id.txt").read_text().strip() in runs[0].name

@@ -8,7 +8,8 @@ from torch import Tensor, nn
 
 def square_distance(a: Tensor, b: Tensor) -> Tensor:
     """Pairwise squared distances (B,N,M) between a (B,N,3) and b (B,M,3)."""
-    return (a.unsqueeze(2) - b.unsqueeze(1)).pow(2).sum(-1)
+    cross = torch.bmm(a, b.transpose(1, 2))
+    return (a.pow(2).sum(-1, keepdim=True) + b.pow(2).sum(-1).unsqueeze(1) - 2.0 * cross).clamp_min(0.0)
 
 
 def index_points(points: Tensor, idx: Tensor) -> Tensor:
@@ -17,18 +18,17 @@ def index_points(points: Tensor, idx: Tensor) -> Tensor:
     return points[batch, idx]
 
 
-def farthest_point_sample(xyz: Tensor, npoint: int, deterministic: bool = True) -> Tensor:
-    """Indices (B,npoint) of iterative farthest points of xyz (B,N,3); starts at point 0 when deterministic."""
+def farthest_point_sample(xyz: Tensor, npoint: int) -> Tensor:
+    """Indices (B,npoint) of iterative farthest points of xyz (B,N,3), deterministic start at point 0."""
     b, n, _ = xyz.shape
+    pairwise = square_distance(xyz, xyz)
     idx = torch.zeros(b, npoint, dtype=torch.long, device=xyz.device)
     dist = torch.full((b, n), float("inf"), device=xyz.device, dtype=xyz.dtype)
-    farthest = (torch.zeros(b, dtype=torch.long, device=xyz.device) if deterministic
-                else torch.randint(0, n, (b,), device=xyz.device))
+    farthest = torch.zeros(b, dtype=torch.long, device=xyz.device)
     rows = torch.arange(b, device=xyz.device)
     for k in range(npoint):
         idx[:, k] = farthest
-        centre = xyz[rows, farthest].unsqueeze(1)
-        dist = torch.minimum(dist, (xyz - centre).pow(2).sum(-1))
+        dist = torch.minimum(dist, pairwise[rows, farthest])
         farthest = dist.argmax(-1)
     return idx
 
@@ -45,19 +45,23 @@ def query_ball_point(radius: float, nsample: int, xyz: Tensor, new_xyz: Tensor) 
     return torch.where(idx == n, first, idx)
 
 
+def shared_mlp(in_channels: int, widths: list[int]) -> nn.Sequential:
+    """Per-point MLP (Linear-BN-ReLU, i.e. 1x1 convolutions) applied to (P, C) rows."""
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers += [nn.Linear(in_channels, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True)]
+        in_channels = width
+    return nn.Sequential(*layers)
+
+
 class SetAbstraction(nn.Module):
-    """Sample `npoint` centres, group neighbours in a ball, shared MLP (Conv2d-BN-ReLU) and max-pool."""
+    """Sample `npoint` centres, group neighbours in a ball, shared MLP (1x1 conv-BN-ReLU) and max-pool."""
 
     def __init__(self, npoint: int, radius: float, nsample: int, in_channels: int, mlp: list[int]) -> None:
         super().__init__()
         self.npoint, self.radius, self.nsample = npoint, radius, nsample
-        layers: list[nn.Module] = []
-        last = in_channels + 3
-        for width in mlp:
-            layers += [nn.Conv2d(last, width, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
-            last = width
-        self.mlp = nn.Sequential(*layers)
-        self.out_channels = last
+        self.mlp = shared_mlp(in_channels + 3, mlp)
+        self.out_channels = mlp[-1]
 
     def forward(self, xyz: Tensor, feats: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
         """xyz (B,N,3), feats (B,N,D) -> centres (B,S,3), features (B,S,C'), centre indices (B,S)."""
@@ -67,8 +71,9 @@ class SetAbstraction(nn.Module):
         grouped = index_points(xyz, group_idx) - centres.unsqueeze(2)
         if feats is not None:
             grouped = torch.cat([grouped, index_points(feats, group_idx)], dim=-1)
-        out = self.mlp(grouped.permute(0, 3, 2, 1))          # (B,C,K,S)
-        return centres, out.max(dim=2).values.transpose(1, 2), centre_idx
+        b, s, k, c = grouped.shape
+        out = self.mlp(grouped.reshape(b * s * k, c)).view(b, s, k, -1)
+        return centres, out.max(dim=2).values, centre_idx
 
 
 class FeaturePropagation(nn.Module):
@@ -76,13 +81,8 @@ class FeaturePropagation(nn.Module):
 
     def __init__(self, in_channels: int, mlp: list[int]) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        last = in_channels
-        for width in mlp:
-            layers += [nn.Conv1d(last, width, 1), nn.BatchNorm1d(width), nn.ReLU(inplace=True)]
-            last = width
-        self.mlp = nn.Sequential(*layers)
-        self.out_channels = last
+        self.mlp = shared_mlp(in_channels, mlp)
+        self.out_channels = mlp[-1]
 
     def forward(self, xyz_fine: Tensor, xyz_coarse: Tensor, feats_fine: Tensor | None,
                 feats_coarse: Tensor) -> Tensor:
@@ -95,4 +95,5 @@ class FeaturePropagation(nn.Module):
         interp = (index_points(feats_coarse, idx) * weight.unsqueeze(-1)).sum(2)
         if feats_fine is not None:
             interp = torch.cat([feats_fine, interp], dim=-1)
-        return self.mlp(interp.transpose(1, 2)).transpose(1, 2)
+        b, n, c = interp.shape
+        return self.mlp(interp.reshape(b * n, c)).view(b, n, -1)

@@ -43,14 +43,15 @@ class VolumetricPoseHead(nn.Module):
 
     def __init__(self, num_joints: int, widths: list[int], layers: list[int], bottleneck: bool,
                  heatmap_size: int, depth_bins: int, depth_range: float, input_size: int,
-                 weights: str | None = None) -> None:
+                 deconv_width: int = 32, weights: str | None = None) -> None:
         super().__init__()
         self.encoder = ResNetEncoder(widths, layers, bottleneck, weights)
         ups: list[nn.Module] = []
         channels, size = self.encoder.out_channels, input_size // self.encoder.stride
         while size < heatmap_size:
-            ups += [nn.ConvTranspose2d(channels, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True)]
-            channels, size = 64, size * 2
+            ups += [nn.ConvTranspose2d(channels, deconv_width, 4, 2, 1, bias=False), nn.BatchNorm2d(deconv_width),
+                    nn.ReLU(inplace=True)]
+            channels, size = deconv_width, size * 2
         self.upsample = nn.Sequential(*ups)
         self.head = nn.Conv2d(channels, num_joints * depth_bins, 1)
         self.num_joints, self.depth_bins, self.depth_range = num_joints, depth_bins, depth_range

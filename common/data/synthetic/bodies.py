@@ -28,7 +28,7 @@ from common.data.synthetic.scene import (
     place_touching,
     project_points,
     random_rotation,
-    vertex_normals,
+    vertex_normal,
     visible_in_image,
     world_to_cam,
 )
@@ -170,7 +170,7 @@ class BodySceneGenerator:
         hand_parts = np.isin(self.part_labels, [2, 7])
         weights = np.where(hand_parts, 2.0, 1.0)
         anchor_id = int(rng.choice(len(verts), p=weights / weights.sum()))
-        normal = vertex_normals(verts, self.faces)[anchor_id]
+        normal = vertex_normal(verts, self.faces, anchor_id)
         rotation = random_rotation(rng)
         transl = place_touching(points, rotation, verts[anchor_id], normal, rng.uniform(0.0, 0.01))
         points_w = points @ rotation.T + transl

@@ -87,14 +87,11 @@ def ground_mesh(center: np.ndarray, half_size: float = 6.0,
     return verts, faces, np.concatenate([col, col])
 
 
-def vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V,3) unit area-weighted vertex normals (outward for counter-clockwise faces)."""
-    tri = verts[faces]
-    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals = np.zeros_like(verts, dtype=np.float64)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_n)
-    return normals / (np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12)
+def vertex_normal(verts: np.ndarray, faces: np.ndarray, vertex: int) -> np.ndarray:
+    """(3,) unit area-weighted normal of one vertex (outward for counter-clockwise faces)."""
+    tri = verts[faces[(faces == vertex).any(axis=1)]]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]).sum(axis=0)
+    return normal / (np.linalg.norm(normal) + 1e-12)
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:

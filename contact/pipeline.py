@@ -1,0 +1,128 @@
+"""The paper's pipeline (Fig. 2): rough human + object -> contact regions -> neural IK per part -> Chamfer.
+
+For every frame, each predicted contact part with enough object points activates the kinematic chain of
+that part (`kinematics.chains.PART_TO_CHAIN`) and the neural IK drives the chain's target joint onto the
+region (mean distance to the region's points, eq. 14, with the 2D root term). Parts are handled in
+rounds (largest region first), problems of one round and chain solved as one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from common.metrics import behave_chamfer
+from contact.labels import NO_CONTACT, PART_NAMES
+from kinematics.body_adapter import smpl_pose, smpl_rest_joints
+from kinematics.chains import PART_TO_CHAIN
+from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
+from kinematics.objective import IKProblem
+
+
+@dataclass
+class PipelineConfig:
+    """Region selection, target construction and IK settings of the refinement stage."""
+
+    min_region_points: int = 3           # a part is 'in contact' with at least this many object points
+    max_parts_per_frame: int = 2
+    joint_offset: bool = True            # shift the region by the rough (joint - nearest part surface) offset
+    gamma_deg: float = 30.0
+    ik_steps: int = 200
+    use_2d: bool = True
+    eval_samples: int = 10_000           # CHORE protocol: surface samples per mesh
+
+
+@dataclass
+class BodyParams:
+    """Batched SMPL parameters in the camera frame: global_orient (B,3), body_pose (B,69), transl (B,3),
+    betas (B,10)."""
+
+    global_orient: Tensor
+    body_pose: Tensor
+    transl: Tensor
+    betas: Tensor
+
+    def as_dict(self) -> dict[str, Tensor]:
+        """smplx keyword arguments."""
+        return {"global_orient": self.global_orient, "body_pose": self.body_pose, "transl": self.transl,
+                "betas": self.betas}
+
+
+def contact_regions(labels: np.ndarray, min_points: int, max_parts: int) -> list[int]:
+    """Part ids (largest region first) with at least `min_points` points among the (N,) labels."""
+    counts = np.bincount(np.asarray(labels).reshape(-1), minlength=NO_CONTACT + 1)[:NO_CONTACT]
+    parts = [int(p) for p in np.argsort(-counts, kind="stable") if counts[p] >= min_points]
+    return parts[:max_parts]
+
+
+class ContactRefiner:
+    """Drives a rough SMPL body onto predicted contact regions with the kinematics package's neural IK."""
+
+    def __init__(self, body_model: torch.nn.Module, part_labels: np.ndarray, cfg: PipelineConfig) -> None:
+        self.body, self.cfg = body_model, cfg
+        self.part_labels = torch.as_tensor(np.asarray(part_labels))
+
+    @torch.no_grad()
+    def vertices(self, params: BodyParams) -> tuple[Tensor, Tensor]:
+        """(B,6890,3) vertices and (B,24,3) joints of the body, float64, camera frame (m)."""
+        out = self.body(**{k: v.float() for k, v in params.as_dict().items()})
+        return out.vertices.double(), out.joints[:, :24].double()
+
+    def _targets(self, part: int, points: Tensor, verts: Tensor, joints: Tensor, target_joint: int) -> Tensor:
+        """Target set for the chain's target joint: the region, shifted by the rough joint-surface offset."""
+        if not self.cfg.joint_offset:
+            return points
+        part_verts = verts[self.part_labels == part]
+        nearest = part_verts[torch.cdist(points, part_verts).argmin(dim=1)]
+        return points + (joints[target_joint] - nearest.mean(dim=0))
+
+    def refine(self, rough: BodyParams, object_points: Tensor, labels: np.ndarray, root_2d: Tensor | None = None,
+               K: Tensor | None = None) -> tuple[BodyParams, list[list[str]]]:
+        """Refined parameters and the parts used per frame; object_points (B,N,3), labels (B,N) class ids."""
+        pose = smpl_pose(rough.as_dict()).clone()                                  # (B,24,3) float64
+        transl = rough.transl.double().clone()
+        rest = smpl_rest_joints(self.body, rough.betas.float())
+        plans = [contact_regions(lab, self.cfg.min_region_points, self.cfg.max_parts_per_frame) for lab in labels]
+        ik_cfg = NeuralIKConfig(gamma_deg=self.cfg.gamma_deg, max_steps=self.cfg.ik_steps, use_2d=self.cfg.use_2d)
+        for round_index in range(self.cfg.max_parts_per_frame):
+            todo = [(b, plan[round_index]) for b, plan in enumerate(plans) if len(plan) > round_index]
+            if not todo:
+                break
+            current = BodyParams(pose[:, 0].float(), pose[:, 1:].reshape(-1, 69).float(), transl.float(),
+                                 rough.betas)
+            verts, joints = self.vertices(current)
+            by_chain: dict[str, list[tuple[int, int]]] = {}
+            for b, part in todo:
+                by_chain.setdefault(PART_TO_CHAIN[PART_NAMES[part]].name, []).append((b, part))
+            for items in by_chain.values():
+                chain = PART_TO_CHAIN[PART_NAMES[items[0][1]]]
+                frames = [b for b, _ in items]
+                targets = [self._targets(part, object_points[b][torch.as_tensor(labels[b] == part)].double(),
+                                         verts[b], joints[b], chain.target) for b, part in items]
+                size = max(len(t) for t in targets)
+                padded = torch.zeros(len(items), size, 3, dtype=torch.float64)
+                mask = torch.zeros(len(items), size, dtype=torch.bool)
+                for i, t in enumerate(targets):
+                    padded[i, : len(t)], mask[i, : len(t)] = t, True
+                use_2d = root_2d is not None and K is not None
+                problem = IKProblem(chain, rest[frames], pose[frames], transl[frames], padded, mask,
+                                    root_2d[frames].double() if use_2d else None,
+                                    K[frames].double() if use_2d else None)
+                result = solve_neural_ik(problem, ik_cfg)
+                pose[frames] = result.pose.double()
+                transl[frames] = result.transl.double()
+        refined = BodyParams(pose[:, 0].float(), pose[:, 1:].reshape(-1, 69).float(), transl.float(), rough.betas)
+        return refined, [[PART_NAMES[p] for p in plan] for plan in plans]
+
+
+def hoi_chamfer(pred_h: np.ndarray, gt_h: np.ndarray, faces: np.ndarray, pred_o: np.ndarray, gt_o: np.ndarray,
+                obj_faces: np.ndarray, samples: int = 10_000, seed: int = 0) -> dict[str, float]:
+    """Chamfer (cm) of one frame, human and object: PA (CHORE combined-Procrustes protocol) and un-aligned."""
+    meshes = ((pred_h, faces), (gt_h, faces), (pred_o, obj_faces), (gt_o, obj_faces))
+    aligned = behave_chamfer(*meshes, align=True, num_samples=samples, seed=seed)
+    raw = behave_chamfer(*meshes, align=False, num_samples=samples, seed=seed)
+    return {"chamfer_human": raw["chamfer_human"], "pa_chamfer_human": aligned["chamfer_human"],
+            "chamfer_object": raw["chamfer_object"], "pa_chamfer_object": aligned["chamfer_object"]}
