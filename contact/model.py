@@ -8,6 +8,9 @@ from torch import Tensor, nn
 
 from contact.config import ContactModelConfig
 
+POINT_SCALE_M = 0.2
+"""Scale (m) of the object-centred copy of the point coordinates fed next to the raw ones."""
+
 
 class Bottleneck(nn.Module):
     """Pre-activation residual bottleneck of the stacked hourglass (Newell et al. 2016)."""
@@ -108,7 +111,7 @@ class CRRNet(nn.Module):
         self.encoder = StackedHourglass(cfg.img_channels, cfg.hourglass_stacks, cfg.hourglass_depth)
         hidden = cfg.point_hidden
         self.point_mlp = nn.Sequential(
-            nn.Linear(3 + cfg.img_channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden))
+            nn.Linear(6 + cfg.img_channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden))
         self.global_mix = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(2 * hidden, hidden),
                                         nn.ReLU(inplace=True))
         if cfg.temporal == "gru":
@@ -127,7 +130,9 @@ class CRRNet(nn.Module):
         flat_points = points.flatten(0, 1)
         uv = project_points(flat_points, K.flatten(0, 1))
         img_feat = window_sample(feat, uv.to(feat.dtype), (height, width), self.cfg.window)
-        local = self.point_mlp(torch.cat([flat_points.to(img_feat.dtype), img_feat], dim=-1))
+        coords = flat_points.to(img_feat.dtype)
+        centred = (coords - coords.mean(dim=1, keepdim=True)) / POINT_SCALE_M
+        local = self.point_mlp(torch.cat([coords, centred, img_feat], dim=-1))
         pooled = local.max(dim=1, keepdim=True).values.expand_as(local)
         fused = self.global_mix(torch.cat([local, pooled], dim=-1))
         return fused.reshape(b, t, *fused.shape[1:])

@@ -32,7 +32,7 @@ CHAIN_JOINTS: dict[str, tuple[int, ...]] = {
     "right_leg": (2, 5, 8), "body": (3, 6, 9, 12, 15),
 }
 """Rotating joints of the paper's five kinematic chains (Fig. 3), SMPL joint ids."""
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class HOIClipGenerator:
                 [[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])                     # object up (+z) -> camera up (-y)
         rotated = obj_verts @ rot.T
         support = rotated[np.argmin(rotated @ direction)]
-        gap = rng.uniform(-0.015, 0.01)
+        gap = rng.uniform(-0.03, 0.0)                                     # pressed in: a grip, a step
         trans = verts0[contact_vertex] + gap * direction - support
         return contact_vertex, obj_verts, obj_faces, {"category": category, "rot": rot, "trans": trans}
 
@@ -178,9 +178,9 @@ class HOIClipGenerator:
         return rough, transl + offset + rng.normal(size=transl.shape) * 0.005
 
     def interaction_camera(self, centre: np.ndarray, radius: float) -> np.ndarray:
-        """K (3,3) of a square crop centred on the object: side max(3 x radius, crop_min_m) at its depth."""
+        """K (3,3) of a square crop centred on the object: side max(2.5 radius, crop_min_m) at its depth."""
         size = self.cfg.image_size
-        side = max(3.0 * radius, self.cfg.crop_min_m)
+        side = max(2.5 * radius, self.cfg.crop_min_m)
         focal = size * centre[2] / side
         principal = size / 2 - 0.5 - focal * centre[:2] / centre[2]
         return np.array([[focal, 0.0, principal[0]], [0.0, focal, principal[1]], [0.0, 0.0, 1.0]])

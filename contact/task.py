@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -10,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from common.training import TrainTask
 from contact.config import ContactDataConfig, ContactModelConfig
 from contact.evaluation import confusion_matrix, contact_scores
+from contact.labels import NUM_CLASSES
 from contact.model import CRRNet, crr_loss
 
 NETWORK_KEYS = ("images", "K", "object_points", "labels")
@@ -52,15 +55,16 @@ def predict_labels(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Te
     return model(batch["images"], batch["object_points"], batch["K"]).argmax(dim=-1)
 
 
-def middle_frame_confusion(model: nn.Module, loader: DataLoader, device: torch.device) -> np.ndarray:
-    """Confusion matrix of the predictions on the middle frame of every clip of the loader."""
-    conf = 0
+def middle_frame_confusion(predict: Callable[[dict[str, torch.Tensor]], torch.Tensor], loader: DataLoader,
+                           device: torch.device) -> np.ndarray:
+    """Confusion matrix of `predict(batch) -> (B,T,N) class ids` on the middle frame of every clip."""
+    conf = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     for batch in loader:
-        batch = {k: v.to(device) for k, v in batch.items()}
-        pred = predict_labels(model, batch)
+        batch = {k: batch[k].to(device) for k in NETWORK_KEYS}
+        pred = predict(batch)
         mid = pred.shape[1] // 2
-        conf = conf + confusion_matrix(pred[:, mid], batch["labels"][:, mid])
-    return np.asarray(conf)
+        conf += confusion_matrix(pred[:, mid], batch["labels"][:, mid])
+    return conf
 
 
 class ContactTask(TrainTask):
@@ -87,6 +91,15 @@ class ContactTask(TrainTask):
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
-        """mIoU first (primary), then accuracy, contact IoU and per-class IoU on the clips' middle frames."""
+        """mIoU first (primary), accuracy, IoUs on the clips' middle frames, and the held-out L_CRR (eq. 18)."""
         device = next(model.parameters()).device
-        return contact_scores(middle_frame_confusion(model, loader, device))
+        conf = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+        loss_sum, clips = 0.0, 0
+        for batch in loader:
+            batch = {k: batch[k].to(device) for k in NETWORK_KEYS}
+            logits = model(batch["images"], batch["object_points"], batch["K"])
+            loss_sum += float(crr_loss(logits, batch["labels"], self.model_cfg.loss_weight)) * len(logits)
+            clips += len(logits)
+            mid = logits.shape[1] // 2
+            conf += confusion_matrix(logits[:, mid].argmax(dim=-1), batch["labels"][:, mid])
+        return {**contact_scores(conf), "l_crr": loss_sum / max(clips, 1)}

@@ -24,7 +24,9 @@ class CategorySpecificLinear(nn.Module):
         self.b = nn.Parameter(torch.zeros(num_categories, out_dim))
 
     def forward(self, x: Tensor, cat_ids: Tensor) -> Tensor:
-        """x (B,T,in), cat_ids (B,) -> (B,T,out)."""
+        """x (B,T,in), cat_ids (B,) -> (B,T,out); one matmul when the batch shares an embodiment."""
+        if bool((cat_ids == cat_ids[0]).all()):
+            return x @ self.W[cat_ids[0]] + self.b[cat_ids[0]]
         return torch.bmm(x, self.W[cat_ids]) + self.b[cat_ids][:, None]
 
 

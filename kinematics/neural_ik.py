@@ -8,6 +8,7 @@ xi being its initial loss, or at max_steps.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ class BatchedMLP:
         sizes = [n_in] + [hidden] * depth
         self.weights: list[Tensor] = []
         self.biases: list[Tensor] = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        for fan_in, fan_out in itertools.pairwise(sizes):
             w = torch.randn(batch, fan_in, fan_out, generator=generator, dtype=dtype) * math.sqrt(2.0 / fan_in)
             self.weights.append(w.to(device).requires_grad_())
             self.biases.append(torch.zeros(batch, fan_out, device=device, dtype=dtype, requires_grad=True))
@@ -73,6 +74,36 @@ class BatchedMLP:
             if k < len(self.weights) - 1:
                 x = torch.relu(x)
         return x
+
+
+class MaskedAdam:
+    """Adam (Kingma & Ba) over stacked per-problem tensors; problems with active=False are not updated.
+
+    Written out (instead of torch.optim.Adam) so finished problems stay exactly frozen, and to avoid
+    torch.optim's multi-second first-use import.
+    """
+
+    def __init__(self, params: list[Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self, active: Tensor) -> None:
+        """One update of the problems where `active` (B,) is True, from the current .grad."""
+        self.t += 1
+        b1, b2 = self.betas
+        scale = self.lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            mask = active.view(-1, *[1] * (p.dim() - 1)).to(p.dtype)
+            m.mul_(b1).add_(p.grad, alpha=1 - b1)
+            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+            p.sub_(scale * mask * m / (v.sqrt() + self.eps))
+            p.grad = None
 
 
 def bounded_sin_cos(y: Tensor, gamma: float, use_tanh: bool) -> tuple[Tensor, Tensor]:
@@ -98,11 +129,16 @@ def network_input(problem: IKProblem) -> Tensor:
     return torch.cat([problem.rough_pose.flatten(1), problem.rough_transl, target_centroid(problem)], dim=1)
 
 
-def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IKResult:
-    """Solve B problems at once; returns the refined pose, translation, joints and per-problem diagnostics."""
+def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None,
+                    device: torch.device | str | None = None) -> IKResult:
+    """Solve B problems at once (float32 on `device`, default CUDA when available); the result keeps the
+    problem's dtype/device and its non-chain pose entries bit for bit."""
     cfg = cfg or NeuralIKConfig()
+    if device is None:
+        device = torch.device("cuda") if torch.cuda.is_available() else problem.rest_joints.device
+    original, dtype = problem, torch.float32
+    problem = original.to(device, dtype)
     chain, batch = problem.chain, problem.batch
-    device, dtype = problem.rest_joints.device, problem.rest_joints.dtype
     rot_ids = torch.tensor(chain.rotation, device=device)
     child_ids = torch.tensor(chain.path_children(), device=device)
     rest_bones = problem.rest_joints[:, child_ids] - problem.rest_joints[:, rot_ids]
@@ -117,7 +153,7 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IK
     chain_fk = ChainFK(rough_rot, problem.rest_joints, chain.parents, chain.rotation, chain.target)
     x = network_input(problem).detach()
     mlp = BatchedMLP(batch, x.shape[1], 5 * n_rot + 3, cfg.hidden, cfg.depth, out_bias, gen, device, dtype)
-    optimiser = torch.optim.Adam(mlp.parameters(), lr=cfg.lr, fused=True)
+    optimiser = MaskedAdam(mlp.parameters(), lr=cfg.lr)
 
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     steps = torch.full((batch,), cfg.max_steps, dtype=torch.long, device=device)
@@ -150,13 +186,15 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None) -> IK
             done = done | newly
         if bool(done.all()):
             break
-        optimiser.zero_grad(set_to_none=True)
         loss[~done].sum().backward()
-        optimiser.step()
+        optimiser.step(~done)
 
-    return finish_result(problem, rough_rot, best["delta"], best["delta_t"], steps, best["loss"], initial,
-                         best["loss"] <= cfg.stop_ratio * initial + 1e-12,
-                         {"phi": best["phi"], "alpha": best["alpha"]})
+    out_device, out_dtype = original.rest_joints.device, original.rest_joints.dtype
+    return finish_result(original, axis_angle_to_matrix(original.rough_pose),
+                         best["delta"].to(out_device, out_dtype), best["delta_t"].to(out_device, out_dtype),
+                         steps.to(out_device), best["loss"].to(out_device), initial.to(out_device),
+                         (best["loss"] <= cfg.stop_ratio * initial + 1e-12).to(out_device),
+                         {"phi": best["phi"].to(out_device), "alpha": best["alpha"].to(out_device)})
 
 
 def chain_key_joints(chain_fk: ChainFK, delta: Tensor, problem: IKProblem, delta_t: Tensor) -> Tensor:

@@ -45,6 +45,7 @@ class PoseLLMModelConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     train_token_embeddings: bool | None = None   # also train embed_tokens/lm_head; null = iff LLM is random
+    freeze_base: bool = True                     # false only for random-init towers: train every weight
     max_new_tokens: int = 14                     # greedy decoding budget per answer
     image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])
     image_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])

@@ -129,11 +129,17 @@ def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
     codec = PromptCodec(tok)
     registers = getattr(vision.config, "num_register_tokens", 0) or 0
     base = PoseLLM(vision, connector, llm, codec.image_id, num_prefix_tokens=1 + registers)
-    train_embeddings = cfg.llm_path is None if cfg.train_token_embeddings is None else cfg.train_token_embeddings
-    extra = ["embed_tokens", "lm_head"] if train_embeddings else []
+    embeddings = cfg.llm_path is None if cfg.train_token_embeddings is None else cfg.train_token_embeddings
+    extra = ["embed_tokens", "lm_head"] if embeddings else []
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules=LORA_TARGETS, modules_to_save=["connector", *extra])
     model = get_peft_model(base, lora)
+    if not cfg.freeze_base:
+        if cfg.vision_path is not None or cfg.llm_path is not None:
+            raise ValueError("model.freeze_base=false is only for random-init towers; pretrained bases stay "
+                             "frozen (LoRA on q/v + connector), as in LocLLM/PoseLLM")
+        for param in model.parameters():
+            param.requires_grad_(True)
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     n_all = sum(p.numel() for p in model.parameters())
     log.info("PoseLLM (%s connector): %d trainable of %d parameters", cfg.connector, n_train, n_all)

@@ -46,13 +46,24 @@ def load_splits(data: PoseLLMDataConfig, cache_dir: str | Path = ".cache") -> Sp
     val, val_gt = load_coco_instances(*coco_paths(root, "val2017"))
     if data.max_eval_instances is not None:
         val = val[:data.max_eval_instances]
-    mpii_root = Path(data.mpii_root) if data.mpii_root else (root / "mpii" if data.train == "synthetic" else None)
-    mpii = None
-    if mpii_root is not None:
-        mpii = load_mpii_instances(mpii_root, "val2017" if data.train == "synthetic" else "valid")
-        mpii = mpii[:data.max_eval_instances] if data.max_eval_instances else mpii
-    humanart = load_coco_instances(*humanart_paths(data.humanart_root), "Human-Art") if data.humanart_root else None
+    synthetic = data.train == "synthetic"
+    mpii_root = root / "mpii" if synthetic else _optional(data.mpii_root, "MPII")
+    mpii = load_mpii_instances(mpii_root, "val2017" if synthetic else "valid") if mpii_root else None
+    if mpii is not None and data.max_eval_instances is not None:
+        mpii = mpii[:data.max_eval_instances]
+    humanart_root = _optional(data.humanart_root, "Human-Art")
+    humanart = load_coco_instances(*humanart_paths(humanart_root), "Human-Art") if humanart_root else None
     return Splits(train, val, val_gt, mpii, humanart)
+
+
+def _optional(root: str | None, name: str) -> Path | None:
+    """A zero-shot dataset root, or None (logged) when it is not configured or not on disk."""
+    if root is None:
+        return None
+    if not Path(root).exists():
+        log.warning("%s root %s does not exist: skipping its zero-shot evaluation", name, root)
+        return None
+    return Path(root)
 
 
 def evaluate_model(model: nn.Module, codec: PromptCodec, splits: Splits, model_cfg: PoseLLMModelConfig,

@@ -6,7 +6,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from common.body import load_smpl, smpl_part_labels
 from common.data import schema as S
+from common.data.render import render_mesh
+from common.data.synthetic import random_body_pose
 from common.data.transforms import apply_affine, crop_affine_matrix, inverse_crop, rescale_to_focal
 from taihri.config import TaihriDataConfig
 from taihri.grammar import encode_answer
@@ -77,8 +80,6 @@ class EgoBodyScenes:
     """Egocentric close-range renders of the stand-in SMPL body (camera 0.5-2.5 m, parts may leave the frame)."""
 
     def __init__(self, cfg: TaihriDataConfig) -> None:
-        from common.body import load_smpl, smpl_part_labels
-
         self.cfg = cfg
         self.smpl = load_smpl()
         self.faces = np.asarray(self.smpl.faces, np.int64)
@@ -87,8 +88,6 @@ class EgoBodyScenes:
 
     def _body(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Posed stand-in body in the camera frame (x right, y down, z forward): (verts, 22 joints), metres."""
-        from common.data.synthetic import random_body_pose
-
         pose = np.asarray(random_body_pose(rng), np.float64).reshape(-1)[:72]
         with torch.no_grad():
             out = self.smpl(global_orient=torch.zeros(1, 3), body_pose=torch.tensor(pose[None, 3:72],
@@ -105,8 +104,6 @@ class EgoBodyScenes:
 
     def sample(self, rng: np.random.Generator) -> dict:
         """One rendered sample in the shared schema (original intrinsics, before preprocessing)."""
-        from common.data.render import render_mesh
-
         size = self.cfg.render_size
         focal = rng.uniform(*self.cfg.focal_range)
         K = np.array([[focal, 0, size / 2 - 0.5 + rng.uniform(-4, 4)],

@@ -78,6 +78,13 @@ def save_final(model: torch.nn.Module, processor: Any, path: Path) -> torch.nn.M
     return model
 
 
+def _runtime(trainer: Any) -> dict[str, float]:
+    """Wall time of `train()` per optimiser step (s), from the trainer's final log entry."""
+    ends = [h for h in trainer.state.log_history if "train_runtime" in h]
+    steps = max(trainer.state.global_step, 1)
+    return {"train_step_s": ends[-1]["train_runtime"] / steps} if ends else {}
+
+
 def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
             model_cfg: TaihriModelConfig, output_dir: Path, max_steps: int | None = None) -> tuple[Any, dict]:
     """Supervised fine-tuning on prompt/completion rows; returns (trained model, last logged metrics)."""
@@ -92,7 +99,8 @@ def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictC
                          peft_config=lora_config(model_cfg))
     trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
     logs = [h for h in trainer.state.log_history if "loss" in h]
-    return trainer.model, {"sft_loss_first": logs[0]["loss"], "sft_loss_last": logs[-1]["loss"]} if logs else {}
+    summary = {"sft_loss_first": logs[0]["loss"], "sft_loss_last": logs[-1]["loss"]} if logs else {}
+    return trainer.model, {**summary, **_runtime(trainer)}
 
 
 def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
@@ -116,4 +124,4 @@ def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: Dict
     trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     summary = {"grpo_reward_first": rewards[0], "grpo_reward_last": rewards[-1]} if rewards else {}
-    return trainer.model, summary
+    return trainer.model, {**summary, **_runtime(trainer)}

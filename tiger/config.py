@@ -32,6 +32,7 @@ class TigerModelConfig:
     """Refinement network (object shape, hand and object-centre branches) and loss weights."""
 
     name: str = "tiger"
+    stage: Literal["refine", "finetune"] = "refine"   # finetune: L_rec only, shape/hand encoders frozen
     prior: PriorConfig = field(default_factory=PriorConfig)
     input_size: int = 64                      # square crop fed to every encoder (paper: 256)
     hrnet_width: int = 16                     # HRNet-style branch widths C, 2C (paper: HRNet-W18+)

@@ -67,7 +67,8 @@ class TigerTask(TrainTask):
         if prior_cfg.cache_dir is None:
             prior_cfg = replace(prior_cfg, cache_dir=str(self.cache_root / "tiger_priors"))
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        return build_prior_source(prior_cfg, list(OBJECT_CATEGORIES), device)
+        vocabulary = list(OBJECT_CATEGORIES) if self.data_cfg.name == "synthetic" else None
+        return build_prior_source(prior_cfg, vocabulary, device)
 
     def datasets(self) -> tuple[TigerDataset, TigerDataset]:
         """(train, eval) TigerDatasets, built once."""
@@ -93,6 +94,13 @@ class TigerTask(TrainTask):
         out = model(*(batch[k] for k in MODEL_INPUTS))
         losses = tiger_losses(out, batch, self.model_cfg)
         return losses["total"], {k: float(v.detach()) for k, v in losses.items()}
+
+    def parameters_to_train(self, model: nn.Module) -> list[nn.Parameter]:
+        """All parameters, except the object shape visual encoder and hand pose encoder in the fine-tune stage."""
+        frozen: set[int] = set()
+        if self.model_cfg.stage == "finetune":
+            frozen = {id(p) for m in (model.visual, model.hand_pose.encoder) for p in m.parameters()}
+        return [p for p in model.parameters() if p.requires_grad and id(p) not in frozen]
 
     def mano(self) -> nn.Module:
         """MANO (flat mean, zero shape as gSDF's IK) turning predicted joints into hand vertices."""

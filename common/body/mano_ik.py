@@ -118,23 +118,25 @@ def solve_mano_ik(joints21: Tensor, mano_model: nn.Module, betas: Tensor | None 
 
 
 def _matrix_to_axis_angle(rot: Tensor) -> Tensor:
-    """Axis-angle (B,3) of rotation matrices (B,3,3), robust near 0 and pi."""
-    cos = ((rot.diagonal(dim1=-2, dim2=-1).sum(-1) - 1.0) / 2.0).clamp(-1.0, 1.0)
-    angle = torch.acos(cos)
-    vec = torch.stack([rot[:, 2, 1] - rot[:, 1, 2], rot[:, 0, 2] - rot[:, 2, 0], rot[:, 1, 0] - rot[:, 0, 1]], -1)
-    sin = torch.sin(angle)
-    small = sin.abs() < 1e-4
-    axis = vec / (2.0 * sin.clamp_min(1e-8))[:, None]
-    near_pi = small & (cos < 0)
-    if near_pi.any():
-        sym = (rot[near_pi] + torch.eye(3, dtype=rot.dtype, device=rot.device)) / 2.0
-        col = sym.diagonal(dim1=-2, dim2=-1).argmax(-1)
-        picked = sym[torch.arange(sym.shape[0]), :, col]
-        axis[near_pi] = _safe_normalize(picked)
-    out = axis * angle[:, None]
-    near_zero = small & (cos >= 0)
-    out[near_zero] = vec[near_zero] / 2.0
-    return out
+    """Axis-angle (B,3) of rotation matrices (B,3,3) through a Shepperd quaternion (robust up to pi)."""
+    m = rot
+    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    candidates = torch.stack([
+        torch.stack([1 + trace, m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]], -1),
+        torch.stack([m[:, 2, 1] - m[:, 1, 2], 1 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2], m[:, 0, 1] + m[:, 1, 0],
+                     m[:, 0, 2] + m[:, 2, 0]], -1),
+        torch.stack([m[:, 0, 2] - m[:, 2, 0], m[:, 0, 1] + m[:, 1, 0], 1 - m[:, 0, 0] + m[:, 1, 1] - m[:, 2, 2],
+                     m[:, 1, 2] + m[:, 2, 1]], -1),
+        torch.stack([m[:, 1, 0] - m[:, 0, 1], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1],
+                     1 - m[:, 0, 0] - m[:, 1, 1] + m[:, 2, 2]], -1),
+    ], dim=1)                                                    # (B,4 candidates,4) each = 4 q_k * q
+    diag = torch.stack([trace, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], -1)
+    best = diag.argmax(-1)
+    quat = _safe_normalize(candidates[torch.arange(m.shape[0]), best])
+    quat = torch.where(quat[:, :1] < 0, -quat, quat)
+    vec_norm = quat[:, 1:].norm(dim=-1, keepdim=True)
+    angle = 2.0 * torch.atan2(vec_norm, quat[:, :1])
+    return quat[:, 1:] / vec_norm.clamp_min(1e-12) * angle
 
 
 def mano_joints_from_pose(mano_model: nn.Module, result: ManoIKResult, betas: Tensor | None = None,

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 from common.benchmarking import BenchRow, best_time, register_benchmark
 from common.data.render import render_mesh
 from common.data.synthetic import (
+    BodyClipGenerator,
     BodySceneGenerator,
     HandMotionGenerator,
     HandObjectGenerator,
@@ -50,6 +51,8 @@ def run() -> list[BenchRow]:
     verts_cam = world_to_cam(scene.verts, scene.T_world_cam)
     seconds = best_time(lambda: render_mesh(verts_cam, bodies.faces, scene.K, (224, 224)), repeat=5, number=3)
     rows.append(BenchRow("render_mesh body 224x224", seconds * 1e3, "ms", target="< 50 ms"))
+    clips = BodyClipGenerator(seed=0, num_samples=10_000, num_frames=16, object_prob=1.0)
+    rows.append(BenchRow("body clips (16 frames) + object, no render", _rate(clips.__getitem__, 16), "clips/s"))
     hands = HandMotionGenerator(seed=0, num_samples=10_000, num_frames=30)
     rows.append(BenchRow("hand clips (30 frames), no render", _rate(hands.__getitem__, 32), "clips/s"))
     rendered_hands = HandMotionGenerator(seed=0, num_samples=10_000, num_frames=30, render=True)

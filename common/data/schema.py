@@ -223,12 +223,18 @@ def validate_sample(sample: Mapping[str, Any], spec: Mapping[str, FieldSpec] | N
                           f"{'s' if len(problems) > 1 else ''}):\n{lines}")
 
 
+def _shape_text(shape: tuple[int | str, ...]) -> str:
+    """Shape as python writes tuples: '(J,)', '(3, H, W)', '-' for scalars."""
+    if not shape:
+        return "-"
+    return "(" + ", ".join(str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+
+
 def schema_markdown(spec: Mapping[str, FieldSpec] | None = None) -> str:
     """The schema as a markdown table (key, dtype, shape, units, meaning) for the docs."""
     rows = ["| key | dtype | shape | units | meaning |", "|---|---|---|---|---|"]
     for key, fs in (spec or SPEC).items():
-        shape = "(" + ", ".join(str(s) for s in fs.shape) + ")" if fs.shape else "-"
-        rows.append(f"| `{key}` | {fs.kind} | {shape} | {fs.units or '-'} | {fs.doc} |")
-        rows += [f"| `{key}.{sub}` | {s.kind} | ({', '.join(str(d) for d in s.shape)}) | {s.units or '-'} "
-                 f"| {s.doc} |" for sub, s in fs.fields.items()]
+        rows.append(f"| `{key}` | {fs.kind} | {_shape_text(fs.shape)} | {fs.units or '-'} | {fs.doc} |")
+        rows += [f"| `{key}.{sub}` | {s.kind} | {_shape_text(s.shape)} | {s.units or '-'} | {s.doc} |"
+                 for sub, s in fs.fields.items()]
     return "\n".join(rows)

@@ -23,7 +23,10 @@ COCO_FLIP_PAIRS: tuple[tuple[int, int], ...] = ((1, 2), (3, 4), (5, 6), (7, 8), 
 SMPL_FLIP_PAIRS: tuple[tuple[int, int], ...] = ((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17),
                                                 (18, 19), (20, 21), (22, 23))
 """Left/right pairs of the 24 SMPL joints (also valid for the first 22)."""
-_DEFAULT_FLIP_PAIRS = {17: COCO_FLIP_PAIRS, 24: SMPL_FLIP_PAIRS, 22: SMPL_FLIP_PAIRS[:-1], 21: ()}
+TWO_HAND_FLIP_PAIRS: tuple[tuple[int, int], ...] = tuple((i, i + 21) for i in range(21))
+"""Swap of the right (0..20) and left (21..41) hand joints of a two-hand sample."""
+_DEFAULT_FLIP_PAIRS = {17: COCO_FLIP_PAIRS, 24: SMPL_FLIP_PAIRS, 22: SMPL_FLIP_PAIRS[:-1], 21: (),
+                       42: TWO_HAND_FLIP_PAIRS}
 _MIRROR = np.diag([-1.0, 1.0, 1.0])
 
 
@@ -150,14 +153,16 @@ def _mirror_axis_angle(pose: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np
     return aa.reshape(np.shape(pose))
 
 
-def hflip(sample: dict[str, Any], flip_pairs: Sequence[tuple[int, int]] | None = None) -> dict[str, Any]:
+def hflip(sample: dict[str, Any], flip_pairs: Sequence[tuple[int, int]] | None = None,
+          image_hw: tuple[int, int] | None = None) -> dict[str, Any]:
     """Mirror the image left-right and the scene across the camera's x=0 plane, swapping left/right joints.
 
     3D keys are mirrored (x -> -x) so K keeps fx > 0 and projecting the new joints_cam gives the new
     joints_2d. SMPL/MANO poses are mirrored (exact for a symmetric template; transl x is negated);
-    `hand_side` is swapped. `flip_pairs` defaults to COCO (17 joints) or SMPL (22/24) pairs, none for 21.
+    `hand_side` is swapped. `flip_pairs` defaults to COCO (17 joints), SMPL (22/24) or two-hand (42) pairs,
+    none for one hand (21). `image_hw` gives the size of samples without any per-pixel key.
     """
-    h, w = _image_hw(sample)
+    h, w = _image_hw(sample) if image_hw is None else image_hw
     affine = np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0]])
     out = apply_affine(sample, affine, (h, w))
     if S.K in out:

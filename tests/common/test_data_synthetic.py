@@ -14,6 +14,7 @@ from common.data import schema as S
 from common.data.schema import validate_sample
 from common.data.synthetic import (
     OBJECT_CATEGORIES,
+    BodyClipGenerator,
     BodySceneGenerator,
     HandMotionGenerator,
     HandObjectGenerator,
@@ -23,6 +24,7 @@ from common.data.synthetic import (
     write_dataset,
 )
 from common.data.synthetic.poses import SMPL_POSE_LIMITS
+from common.data.transforms import hflip
 
 
 def _project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -217,3 +219,55 @@ def test_written_dataset_reads_back_through_the_loader(tmp_path: Path, body_samp
     loaded = SyntheticDataset(tmp_path / "hands", "val", cache_dir=tmp_path / "cache")[1]
     assert loaded[S.FRAMES].shape == (4, 3, 48, 64) and loaded[S.TEXT] == clips[1][S.TEXT]
     np.testing.assert_array_equal(loaded[S.JOINTS_CAM], clips[1][S.JOINTS_CAM])
+
+
+def test_body_clips_are_smooth_and_keep_the_object_in_contact() -> None:
+    gen = BodyClipGenerator(seed=1, num_samples=3, num_frames=12, object_prob=1.0, return_vertices=True,
+                            num_object_points=128)
+    for i in range(len(gen)):
+        clip = gen[i]
+        validate_sample(clip, source=f"body_clips[{i}]")
+        assert clip[S.JOINTS_CAM].shape == (12, 24, 3) and clip[S.SMPL][S.POSE].shape == (12, 72)
+        joints = clip[S.JOINTS_CAM].astype(np.float64)
+        accel = np.linalg.norm(np.diff(joints, n=2, axis=0), axis=2).max()
+        assert accel < 0.5 * np.linalg.norm(np.diff(joints, axis=0), axis=2).max()
+        for t in range(12):
+            dist = _min_dist(clip[S.OBJECT_POINTS][t].astype(np.float64), clip[S.VERTICES_CAM][t])
+            contact = clip[S.OBJECT_CONTACT][t]
+            assert contact.any() and dist.min() < 0.012 and (dist[contact] < 0.04 + 1e-4).all()
+
+
+def test_hflip_of_a_body_sample_is_a_valid_smpl_scene(body_samples: list[dict]) -> None:
+    smpl = load_smpl()
+    for sample in body_samples[:4]:
+        flipped = hflip(sample)
+        validate_sample(flipped)
+        params = {k: torch.as_tensor(v)[None] for k, v in flipped[S.SMPL].items()}
+        with torch.no_grad():
+            out = smpl(betas=params[S.BETAS], global_orient=params[S.POSE][:, :3],
+                       body_pose=params[S.POSE][:, 3:], transl=params[S.TRANSL])
+        T = flipped[S.T_WORLD_CAM].astype(np.float64)
+        joints = (out.joints[0, :24].double().numpy() - T[:3, 3]) @ T[:3, :3]
+        np.testing.assert_allclose(joints, flipped[S.JOINTS_CAM], atol=1e-4)
+        np.testing.assert_array_equal(flipped[S.MASK], sample[S.MASK][:, ::-1])
+
+
+def test_coco17_keypoints_are_face_landmarks_and_smpl_joints() -> None:
+    coco = BodySceneGenerator(seed=7, num_samples=2, keypoints="coco17", return_vertices=True)
+    smpl24 = BodySceneGenerator(seed=7, num_samples=2)
+    smpl = load_smpl()
+    for i in range(2):
+        sample, joints24 = coco[i], smpl24[i][S.JOINTS_CAM]
+        assert sample[S.JOINTS_CAM].shape == (17, 3)
+        np.testing.assert_allclose(sample[S.JOINTS_CAM][5:], joints24[[16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8]],
+                                   atol=1e-5)
+        face = _min_dist(sample[S.JOINTS_CAM][:5].astype(np.float64), sample[S.VERTICES_CAM].astype(np.float64))
+        assert face.max() < 1e-5
+        flipped = hflip(sample, image_hw=coco.image_hw)
+        params = {k: torch.as_tensor(v)[None] for k, v in flipped[S.SMPL].items()}
+        with torch.no_grad():
+            out = smpl(betas=params[S.BETAS], global_orient=params[S.POSE][:, :3],
+                       body_pose=params[S.POSE][:, 3:], transl=params[S.TRANSL])
+        T = flipped[S.T_WORLD_CAM].astype(np.float64)
+        keypoints = (out.joints[0, coco.keypoint_ids].double().numpy() - T[:3, 3]) @ T[:3, :3]
+        np.testing.assert_allclose(keypoints, flipped[S.JOINTS_CAM], atol=1e-4)

@@ -33,15 +33,15 @@ def _rows(count: int) -> list[dict]:
     return rows
 
 
-def _cfg(steps: int, lr: float) -> OmegaConf:
+def _cfg(steps: int, lr: float, batch_size: int = 4) -> OmegaConf:
     return OmegaConf.create({"seed": 0, "logger": {"name": "none"},
-                             "trainer": {"max_steps": steps, "batch_size": 4, "lr": lr, "log_every": 1,
+                             "trainer": {"max_steps": steps, "batch_size": batch_size, "lr": lr, "log_every": 1,
                                          "progress_bar": False, "resume": "none", "scheduler": "constant"}})
 
 
 def _model_cfg() -> TaihriModelConfig:
     cfg = TaihriModelConfig(min_pixels=32 * 32, max_pixels=64 * 64, max_new_tokens=28)
-    cfg.tiny.hidden_size, cfg.tiny.vision_hidden_size = 64, 32
+    cfg.tiny.hidden_size, cfg.tiny.vision_hidden_size, cfg.tiny.num_layers, cfg.tiny.vision_depth = 64, 32, 1, 1
     cfg.grpo.num_generations, cfg.grpo.max_completion_length, cfg.grpo.temperature = 4, 28, 1.5
     return cfg
 
@@ -62,11 +62,11 @@ def test_shared_keys_reach_trl_args(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sft_then_grpo_steps_change_weights(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    rows = _rows(4)
+    rows = _rows(2)[:1] * 2
     model_cfg = _model_cfg()
     model, processor = build_model_and_processor(model_cfg)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    model, logs = run_sft(model, processor, rows, _cfg(40, 5e-3), model_cfg, tmp_path / "sft")
+    model, logs = run_sft(model, processor, rows, _cfg(20, 1e-2, 2), model_cfg, tmp_path / "sft")
     assert _changed(before, model) > 0
     assert logs["sft_loss_last"] < 0.5 * logs["sft_loss_first"]
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -48,8 +48,12 @@ def mask_loss(logits: Tensor, amodal_mask: Tensor) -> Tensor:
 
 
 def tiger_losses(out: TigerOutput, batch: dict[str, Tensor], cfg: TigerModelConfig) -> dict[str, Tensor]:
-    """All terms (3D terms in cm^2) and their weighted sum under 'total'."""
+    """All terms (3D terms in cm^2) and their weighted sum under 'total'; the fine-tune stage uses L_rec on the
+    assembled (centre-translated) object only."""
     gt_points, gt_centre = batch["object_points"], batch["object_centre"]
+    if cfg.stage == "finetune":
+        rec = chamfer_squared(out.object_points * M_TO_CM, gt_points * M_TO_CM).mean()
+        return {"rec": rec, "total": rec}
     losses = {
         "rec": chamfer_squared(out.object_local * M_TO_CM, (gt_points - gt_centre.unsqueeze(1)) * M_TO_CM).mean(),
         "mask": mask_loss(out.mask_logits, batch["mask_amodal"]),

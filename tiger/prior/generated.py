@@ -80,9 +80,9 @@ class InstructBlipCaptioner:
     """InstructBLIP through transformers from a local folder (e.g. a copy of Salesforce/instructblip-flan-t5-xl)."""
 
     def __init__(self, model_dir: str | Path | None, device: str = "cpu", num_beams: int = 5) -> None:
+        path = _require_path(model_dir, "InstructBLIP", "captioner_weights")
         from transformers import InstructBlipForConditionalGeneration, InstructBlipProcessor
 
-        path = _require_path(model_dir, "InstructBLIP", "captioner_weights")
         self.processor = InstructBlipProcessor.from_pretrained(path, local_files_only=True)
         self.model = InstructBlipForConditionalGeneration.from_pretrained(path, local_files_only=True).to(device)
         self.device = device
@@ -209,8 +209,10 @@ class GeneratedPrior(PriorSource):
 
     def __init__(self, num_points: int, captioner: Captioner, text_to_image: TextToImage,
                  image_to_points: ImageToPoints, vocabulary: list[str] | None = None,
-                 cache_dir: str | Path | None = None) -> None:
+                 cache_dir: str | Path | None = None, tag: str = "local") -> None:
         super().__init__(num_points, cache_dir)
+        self.name = f"generated_{tag}"
+        self.needs_image = not isinstance(captioner, HintCaptioner)
         self.captioner, self.text_to_image, self.image_to_points = captioner, text_to_image, image_to_points
         self.vocabulary = vocabulary
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from common.body import SMPL_PARENTS, SMPL_PART_NAMES, load_smpl, smpl_part_labels
 from common.data import schema as S
 from common.data.render import merge_meshes, rasterize, shade
 from common.data.synthetic.objects import COLOR_NAMES, OBJECT_CATEGORIES, make_object
@@ -38,6 +39,19 @@ VIEWS: tuple[str, ...] = ("exo", "ego", "mixed")
 (wide field of view, parts leave the frame); 'mixed': each sample picks one of the two."""
 SKIN_TONES = np.array([[0.93, 0.78, 0.66], [0.80, 0.62, 0.48], [0.62, 0.45, 0.33], [0.42, 0.3, 0.22]])
 BODY_JOINTS = 24
+COCO_KEYPOINT_NAMES: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle",
+)
+KEYPOINT_SETS: dict[str, tuple[int, ...]] = {
+    "smpl24": tuple(range(BODY_JOINTS)),
+    "coco17": (24, 26, 25, 28, 27, 16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8),
+}
+"""Rows of smplx's 45 SMPL joints per keypoint set. COCO face points are smplx's landmark vertices (nose,
+eyes, ears); COCO limbs and hips are SMPL joints (an approximation: COCO hips sit lower and wider)."""
+PARENTS = np.maximum(np.array(SMPL_PARENTS), 0)
+"""SMPL parent of each joint (root mapped to itself), for bone sampling."""
 
 
 @dataclass
@@ -52,6 +66,7 @@ class PlacedObject:
     pose: np.ndarray
     contact: np.ndarray
     contact_part: np.ndarray
+    anchor: int
 
 
 @dataclass
@@ -65,6 +80,7 @@ class BodyScene:
     transl: np.ndarray
     verts: np.ndarray
     joints: np.ndarray
+    keypoints: np.ndarray
     T_world_cam: np.ndarray
     K: np.ndarray
     skin: np.ndarray
@@ -74,7 +90,8 @@ class BodyScene:
 class BodySceneGenerator:
     """Deterministic stream of posed stand-in bodies with cameras; `gen[i]` is a schema sample.
 
-    Keys: K, T_world_cam, joints_cam/joints_2d/joint_valid (24 SMPL joints), smpl, box, sequence_id,
+    Keys: K, T_world_cam, joints_cam/joints_2d/joint_valid (24 SMPL joints, or the 17 COCO keypoints with
+    keypoints="coco17", in COCO_KEYPOINT_NAMES order), smpl, box, sequence_id,
     frame_id; with render=True also image, mask, depth; with an object also object_points (camera
     frame), object_category, object_pose, object_contact, object_contact_part, object_mask(_amodal),
     text and action ('touch'). return_vertices=True adds vertices_cam.
@@ -83,10 +100,11 @@ class BodySceneGenerator:
     def __init__(self, seed: int = 0, num_samples: int = 1000, image_hw: tuple[int, int] = (224, 224),
                  view: str = "mixed", render: bool = False, object_prob: float = 0.0,
                  object_categories: Sequence[str] = OBJECT_CATEGORIES, contact_threshold: float = 0.04,
-                 num_object_points: int = 1024, return_vertices: bool = False,
+                 num_object_points: int = 1024, return_vertices: bool = False, keypoints: str = "smpl24",
                  model_dir: str | Path | None = None) -> None:
-        from common.body import load_smpl, smpl_part_labels
-
+        if keypoints not in KEYPOINT_SETS:
+            raise ValueError(f"keypoints must be one of {sorted(KEYPOINT_SETS)}, got {keypoints!r}")
+        self.keypoint_ids = list(KEYPOINT_SETS[keypoints])
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
         self.seed, self.num_samples, self.image_hw, self.view = seed, num_samples, tuple(image_hw), view
@@ -129,16 +147,17 @@ class BodySceneGenerator:
                              body_pose=torch.from_numpy(poses[:, 3:]), transl=torch.zeros(len(rngs), 3))
         verts_all = out.vertices.double().numpy()
         joints_all = out.joints[:, :BODY_JOINTS].double().numpy()
+        keypoints_all = out.joints[:, self.keypoint_ids].double().numpy()
         result = []
         for k, rng in enumerate(rngs):
             transl = np.array([place[k, 0], -verts_all[k, :, 1].min(), place[k, 1]])
             verts, joints = verts_all[k] + transl, joints_all[k] + transl
             view = self.view if self.view != "mixed" else ("exo", "ego")[int(rng.integers(2))]
             T_world_cam, K = self._camera(rng, view, joints, yaw[k])
-            obj = self._object(rng, verts) if rng.random() < self.object_prob else None
+            obj = self._object(rng, verts, joints) if rng.random() < self.object_prob else None
             skin = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.9, 1.05)
             result.append(BodyScene(int(indices[k]), view, betas[k], poses[k], transl.astype(np.float32),
-                                    verts, joints, T_world_cam, K, skin, obj))
+                                    verts, joints, keypoints_all[k] + transl, T_world_cam, K, skin, obj))
         return result
 
     def _camera(self, rng: np.random.Generator, view: str, joints: np.ndarray,
@@ -162,15 +181,23 @@ class BodySceneGenerator:
         offset = tuple(rng.uniform(-0.03, 0.03, 2) * (w, h))
         return look_at(eye, target, roll), intrinsics(focal, (h, w), offset)
 
-    def _object(self, rng: np.random.Generator, verts: np.ndarray) -> PlacedObject:
-        """A random object touching a random body vertex (hands twice as likely), with contact labels."""
+    def _object(self, rng: np.random.Generator, verts: np.ndarray, joints: np.ndarray) -> PlacedObject:
+        """A random object touching a random body vertex (forearms/hands twice as likely), with contact labels.
+
+        The contact normal is the vertex normal, flipped if needed to point away from the nearest bone.
+        """
         category = self.object_categories[int(rng.integers(len(self.object_categories)))]
         color_name = list(COLOR_NAMES)[int(rng.integers(len(COLOR_NAMES)))]
         obj_verts, obj_faces, points = make_object(category, rng, self.num_object_points)
-        hand_parts = np.isin(self.part_labels, [2, 7])
+        hand_parts = np.isin(self.part_labels, [SMPL_PART_NAMES.index(p) for p in ("left_forearm", "right_forearm")])
         weights = np.where(hand_parts, 2.0, 1.0)
         anchor_id = int(rng.choice(len(verts), p=weights / weights.sum()))
         normal = vertex_normal(verts, self.faces, anchor_id)
+        bones = joints[1:, None] + np.linspace(0.0, 1.0, 5)[:, None] * (joints[PARENTS[1:]] - joints[1:])[:, None]
+        skeleton = bones.reshape(-1, 3)
+        outward = verts[anchor_id] - skeleton[np.argmin(np.linalg.norm(skeleton - verts[anchor_id], axis=1))]
+        if normal @ outward < 0:
+            normal = -normal
         rotation = random_rotation(rng)
         transl = place_touching(points, rotation, verts[anchor_id], normal, rng.uniform(0.0, 0.01))
         points_w = points @ rotation.T + transl
@@ -178,13 +205,13 @@ class BodySceneGenerator:
         pose = np.eye(4)
         pose[:3, :3], pose[:3, 3] = rotation, transl
         return PlacedObject(category, color_name, obj_verts @ rotation.T + transl, obj_faces,
-                            points_w.astype(np.float32), pose, contact, part)
+                            points_w.astype(np.float32), pose, contact, part, anchor_id)
 
     def to_sample(self, scene: BodyScene) -> dict[str, Any]:
         """Schema sample (camera frame, pixels) of a scene; renders it when `render` is set."""
         hw = self.image_hw
         T = scene.T_world_cam
-        joints_cam = world_to_cam(scene.joints, T)
+        joints_cam = world_to_cam(scene.keypoints, T)
         uv = project_points(joints_cam, scene.K)
         verts_cam = world_to_cam(scene.verts, T)
         sample: dict[str, Any] = {
@@ -204,8 +231,6 @@ class BodySceneGenerator:
             part = obj.contact_part[obj.contact]
             touching = "body"
             if len(part):
-                from common.body import SMPL_PART_NAMES
-
                 touching = SMPL_PART_NAMES[int(np.bincount(part).argmax())].replace("_", " ")
             sample.update({
                 S.OBJECT_POINTS: world_to_cam(obj.points, T).astype(np.float32),

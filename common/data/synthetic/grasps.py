@@ -31,6 +31,11 @@ from common.data.synthetic.scene import (
 )
 
 
+def _article(word: str) -> str:
+    """'an' before a vowel, else 'a'."""
+    return "an" if word[0] in "aeiou" else "a"
+
+
 @dataclass
 class GraspScene:
     """One hand-object scene, world frame (m)."""
@@ -136,7 +141,8 @@ class HandObjectGenerator:
             S.OBJECT_POINTS: world_to_cam(scene.obj_points, T).astype(np.float32),
             S.OBJECT_CATEGORY: scene.category,
             S.OBJECT_POSE: (np.linalg.inv(T) @ scene.obj_pose).astype(np.float32),
-            S.OBJECT_CONTACT: scene.contact, S.TEXT: f"a hand holding a {scene.color_name} {scene.category}",
+            S.OBJECT_CONTACT: scene.contact,
+            S.TEXT: f"a hand holding {_article(scene.color_name)} {scene.color_name} {scene.category}",
             S.ACTION: "hold", S.HAND_SIDE: "right", S.SEQUENCE_ID: f"grasp_{self.seed}_{scene.index:06d}",
             S.FRAME_ID: 0,
         }

@@ -1,5 +1,5 @@
 """Stand-in MANO hands: table-top clips of structured motions (reach, grasp, tap) with a matching task text,
-seen by a slowly moving head camera; and single hand-object grasp images with contact ground truth.
+seen by a slowly moving head camera (single grasp images are in `grasps.py`).
 
 World frame: y up, table top at y = TABLE_HEIGHT; the head camera sits near the origin looking at the
 table (+z). Motions use minimum-jerk profiles, so positions and velocities are continuous.
@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
+from common.body import load_mano, mano_joints21
 from common.data import schema as S
 from common.data.render import merge_meshes, rasterize, shade
 from common.data.synthetic.objects import COLOR_NAMES, OBJECT_CATEGORIES, make_object
@@ -23,6 +25,7 @@ from common.data.synthetic.scene import (
     WORLD_UP,
     intrinsics,
     look_at,
+    min_jerk,
     project_points,
     visible_in_image,
     world_to_cam,
@@ -40,12 +43,6 @@ CURL_PRESETS: dict[str, np.ndarray] = {
 """Finger curls (thumb, index, middle, ring, little) in [0,1] of the named hand shapes."""
 
 
-def min_jerk(s: np.ndarray) -> np.ndarray:
-    """Minimum-jerk profile 10s^3 - 15s^4 + 6s^5 on s clipped to [0, 1] (zero velocity at both ends)."""
-    s = np.clip(s, 0.0, 1.0)
-    return s ** 3 * (10 - 15 * s + 6 * s ** 2)
-
-
 def frame_rotation(fingers: np.ndarray, palm: np.ndarray, fingers_to: np.ndarray,
                    palm_to: np.ndarray) -> np.ndarray:
     """(3,3) rotation taking (fingers, palm normal) directions to (fingers_to, palm_to), orthonormalised."""
@@ -59,12 +56,8 @@ def frame_rotation(fingers: np.ndarray, palm: np.ndarray, fingers_to: np.ndarray
 
 
 def axis_angle(R: np.ndarray) -> np.ndarray:
-    """(3,) axis-angle of a rotation matrix (angles below pi)."""
-    angle = np.arccos(np.clip((np.trace(R) - 1) / 2, -1.0, 1.0))
-    if angle < 1e-8:
-        return np.zeros(3)
-    axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * np.sin(angle))
-    return axis * angle
+    """(3,) axis-angle of a rotation matrix (scipy, stable near pi)."""
+    return Rotation.from_matrix(R).as_rotvec()
 
 
 @dataclass
@@ -83,12 +76,9 @@ class HandModel:
     """One MANO hand (stand-in by default) with its articulation helper and palm anchor geometry."""
 
     def __init__(self, is_right: bool, model_dir: str | Path | None) -> None:
-        from common.body import load_mano, mano_joints21
-
         self.model = load_mano(model_dir, is_rhand=is_right)
         self.faces = np.asarray(self.model.faces, np.int64)
         self.art = HandArticulation(self.model)
-        self.joints21 = mano_joints21
         rest = self.art.rest_joints
         self.wrist = rest[0]
         self.fingers = rest[12] - rest[0]
@@ -105,7 +95,7 @@ class HandModel:
                              hand_pose=torch.from_numpy(hand_pose),
                              betas=torch.from_numpy(np.tile(betas, (count, 1)).astype(np.float32)),
                              transl=torch.from_numpy(transl))
-            joints = self.joints21(out, self.model).double().numpy()
+            joints = mano_joints21(out, self.model).double().numpy()
         pose48 = np.concatenate([orient, hand_pose], axis=1).astype(np.float32)
         return out.vertices.double().numpy(), joints, pose48, transl
 
@@ -183,7 +173,8 @@ class HandMotionGenerator:
     Sample keys (clip: leading T on per-frame keys): timestamps, K, T_world_cam, joints_cam/joints_2d/
     joint_valid (21 joints, or 42 = right then left with two_hands), mano (the right hand; `mano_left`
     too with two_hands), object_points/object_pose/object_category of the target, text, action,
-    hand_side (the moving hand), sequence_id, frame_id; frames with render=True.
+    hand_side (the moving hand), sequence_id, frame_id; frames with render=True. `egomotion` scales the
+    head motion (3 cm eye, 5 cm gaze sway), times a per-clip factor drawn in [0.2, 1.8].
     """
 
     def __init__(self, seed: int = 0, num_samples: int = 1000, num_frames: int = 30, fps: float = 10.0,
@@ -218,7 +209,7 @@ class HandMotionGenerator:
         """Samples start, start+1, ... (forever when stop is None)."""
         index = start
         while stop is None or index < stop:
-            yield self[index] if stop is not None else self.to_sample(self.clip(index))
+            yield self.to_sample(self.clip(index))
             index += 1
 
     def clip(self, index: int) -> HandClip:
@@ -297,7 +288,7 @@ class HandMotionGenerator:
         eye0 = np.array([0.0, 1.35, 0.05]) + rng.normal(0.0, 0.03, 3)
         look0 = np.array([0.0, TABLE_HEIGHT, 0.45]) + rng.normal(0.0, 0.03, 3)
         freq, phase = rng.uniform(0.2, 0.8, 6), rng.uniform(0, 2 * np.pi, 6)
-        wave = np.sin(2 * np.pi * np.outer(s, freq) + phase) * self.egomotion
+        wave = np.sin(2 * np.pi * np.outer(s, freq) + phase) * self.egomotion * rng.uniform(0.2, 1.8)
         eyes = eye0 + 0.03 * wave[:, :3]
         looks = look0 + 0.05 * wave[:, 3:]
         T = np.stack([look_at(e, t) for e, t in zip(eyes, looks)])
@@ -308,7 +299,10 @@ class HandMotionGenerator:
         """Schema clip sample (camera frame of each frame, pixels)."""
         T = clip.T_world_cam
         R, t = T[:, :3, :3], T[:, :3, 3]
-        to_cam = lambda x: np.einsum("tij,tni->tnj", R, x - t[:, None])  # noqa: E731
+
+        def to_cam(points: np.ndarray) -> np.ndarray:
+            return np.einsum("tij,tni->tnj", R, points - t[:, None])
+
         joints = np.concatenate([to_cam(track.joints) for track in clip.hands], axis=1)
         uv = project_points(joints, clip.K)
         obj = clip.objects[clip.target]

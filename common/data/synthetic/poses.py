@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from common.body import mano_joints21
+
 _LIMITS_DEG: dict[int, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = {
     1: ((-110, 25), (-35, 35), (-20, 45)),     # left hip: flexion is -x, abduction +z
     2: ((-110, 25), (-35, 35), (-45, 20)),     # right hip
@@ -77,8 +79,6 @@ class HandArticulation:
     """
 
     def __init__(self, mano_model: torch.nn.Module) -> None:
-        from common.body import mano_joints21
-
         with torch.no_grad():
             zeros = torch.zeros(1, 3)
             rest = mano_model(global_orient=zeros, hand_pose=torch.zeros(1, 45), betas=torch.zeros(1, 10),

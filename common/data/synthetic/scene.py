@@ -94,6 +94,12 @@ def vertex_normal(verts: np.ndarray, faces: np.ndarray, vertex: int) -> np.ndarr
     return normal / (np.linalg.norm(normal) + 1e-12)
 
 
+def min_jerk(s: np.ndarray) -> np.ndarray:
+    """Minimum-jerk profile 10s^3 - 15s^4 + 6s^5 on s clipped to [0, 1] (zero velocity at both ends)."""
+    s = np.clip(s, 0.0, 1.0)
+    return s ** 3 * (10 - 15 * s + 6 * s ** 2)
+
+
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """Uniform random (3,3) rotation matrix (from a normalised Gaussian quaternion)."""
     q = rng.normal(size=4)

@@ -1,0 +1,108 @@
+"""Hydra entry points of the contact paper: `train(cfg)` and `evaluate(cfg)` (called by common.entry)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader, Dataset
+
+from common.body import load_smpl, smpl_part_labels
+from common.training import Trainer, load_model_weights, trainer_config_from
+from contact.behave import BehaveClips
+from contact.config import ContactDataConfig, ContactModelConfig, data_config, model_config
+from contact.evaluation import contact_scores, majority_class
+from contact.synthetic import generate_clips
+from contact.task import ClipDataset, ContactTask, middle_frame_confusion, predict_labels
+
+log = logging.getLogger(__name__)
+EVAL_CLIP_OFFSET = 1_000_000
+"""Synthetic eval clips use indices from here on, so they never overlap the training clips."""
+
+
+def behave_root(dcfg: ContactDataConfig, data_root: str | None) -> Path:
+    """BEHAVE root: data.root, else $EHP_BEHAVE_ROOT, else <paths.data_root>/behave; must exist."""
+    root = Path(dcfg.root or os.environ.get("EHP_BEHAVE_ROOT") or Path(data_root or "data") / "behave")
+    if not root.exists():
+        raise FileNotFoundError(f"BEHAVE root {root} does not exist: set data.root=... or EHP_BEHAVE_ROOT, "
+                                "and prepare it as described in docs/contact.md#behave")
+    return root
+
+
+def synthetic_clips(dcfg: ContactDataConfig, cache_dir: str | Path | None,
+                    body_models: str | None) -> tuple[list[dict], list[dict]]:
+    """(train clips, held-out clips) of the embedded synthetic HOI data (cached on disk)."""
+    cache = None if cache_dir is None or not dcfg.cache else Path(cache_dir) / "contact"
+    train = generate_clips(dcfg, 0, dcfg.train_clips, cache, body_models)
+    held_out = generate_clips(dcfg, EVAL_CLIP_OFFSET, dcfg.eval_clips, cache, body_models)
+    return train, held_out
+
+
+def build_datasets(cfg: DictConfig, dcfg: ContactDataConfig) -> tuple[Dataset, Dataset]:
+    """(train, eval) datasets for the configured data source."""
+    body_models = OmegaConf.select(cfg, "paths.body_models")
+    if dcfg.source == "synthetic":
+        train, held_out = synthetic_clips(dcfg, OmegaConf.select(cfg, "paths.cache_dir"), body_models)
+        return ClipDataset(train, dcfg.frames), ClipDataset(held_out, dcfg.frames)
+    root = behave_root(dcfg, OmegaConf.select(cfg, "paths.data_root"))
+    body, parts = load_smpl(body_models), smpl_part_labels(body_models)
+    common = {"frames": dcfg.frames, "body_model": body, "part_labels": parts, "image_size": dcfg.image_size,
+              "num_points": dcfg.num_points, "seed": dcfg.seed}
+    return BehaveClips(root, "train", **common), BehaveClips(root, "test", **common)
+
+
+class _DatasetTask(ContactTask):
+    """ContactTask over ready-made datasets (synthetic clip datasets or BEHAVE clips)."""
+
+    def __init__(self, mcfg: ContactModelConfig, dcfg: ContactDataConfig, train: Dataset, held_out: Dataset):
+        super().__init__(mcfg, dcfg, [], None)
+        self._train, self._eval = train, held_out
+
+    def train_dataset(self) -> Dataset:
+        return self._train
+
+    def eval_dataset(self) -> Dataset:
+        return self._eval
+
+
+def majority_scores(train: Dataset, held_out: Dataset, batch_size: int = 16) -> dict[str, float]:
+    """Scores of always predicting the training set's most frequent class (middle frames)."""
+    labels = np.concatenate([np.asarray(train[i]["labels"]).reshape(-1) for i in range(len(train))])
+    constant = majority_class(labels)
+    loader = DataLoader(held_out, batch_size=batch_size)
+    return contact_scores(middle_frame_confusion(lambda batch: torch.full_like(batch["labels"], constant),
+                                                 loader, torch.device("cpu")))
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train CRRNet (or the PiCR-style baseline) on cfg.data; returns held-out mIoU first, then the rest."""
+    torch.set_float32_matmul_precision("high")
+    mcfg, dcfg = model_config(cfg.model), data_config(cfg.data)
+    train_set, eval_set = build_datasets(cfg, dcfg)
+    task = _DatasetTask(mcfg, dcfg, train_set, eval_set)
+    logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True) if "logger" in cfg else None
+    trainer = Trainer(trainer_config_from(cfg.trainer), task, Path(cfg.run_dir), logger_cfg, seed=int(cfg.seed),
+                      full_config=OmegaConf.to_container(cfg, resolve=True))
+    metrics = trainer.fit()
+    log.info("majority-class baseline on the same clips: %s", majority_scores(train_set, eval_set))
+    return {"miou": metrics["miou"], **{k: v for k, v in metrics.items() if k != "miou"}}
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Held-out contact scores of a checkpoint (cfg.ckpt) and of the majority-class baseline."""
+    mcfg, dcfg = model_config(cfg.model), data_config(cfg.data)
+    train_set, eval_set = build_datasets(cfg, dcfg)
+    model = _DatasetTask(mcfg, dcfg, train_set, eval_set).build_model()
+    load_model_weights(model, cfg.ckpt)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).eval()
+    with torch.no_grad():
+        loader = DataLoader(eval_set, batch_size=int(cfg.trainer.eval_batch_size))
+        scores = contact_scores(middle_frame_confusion(lambda batch: predict_labels(model, batch), loader, device))
+    baseline = majority_scores(train_set, eval_set)
+    return {"miou": scores["miou"], **{k: v for k, v in scores.items() if k != "miou"},
+            **{f"majority/{k}": v for k, v in baseline.items() if not k.startswith("iou/")}}

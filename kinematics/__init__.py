@@ -1,0 +1,37 @@
+"""Kinematics-based HOI refinement (Chen & Wang, arXiv 2407.14043): twist-swing FK and the neural IK solver.
+
+Refinement entry point for other pipelines (e.g. the contact paper)::
+
+    from kinematics import solve_contact
+    out = solve_contact(
+        body_params,            # smplx SMPL params: global_orient (B,3), body_pose (B,69), betas (B,10), transl (B,3)
+                                # (or MANO: global_orient, hand_pose (B,45), betas, transl)
+        "left_arm",             # chain: left_arm/right_arm/left_leg/right_leg/body, a BEHAVE part name
+                                # (left_forearm, torso, ...) or a MANO finger (thumb/index/middle/ring/little)
+        target_points,          # (B,N,3) or (N,3) contact points, same frame as the model output (metres)
+        model=None,             # the smplx model the params belong to (default: stand-in load_smpl()/load_mano())
+        root_2d=None, K=None,   # optional 2D root (B,2) pixels + intrinsics (B,3,3): enables L_2D
+        cfg=None,               # NeuralIKConfig or dict (gamma_deg=30, use_tanh, use_2d, stop_ratio=0.01, ...)
+        solver="neural",        # or "trust_region" (scipy TRF baseline)
+    )
+    out["params"]      # refined params, same keys; joints outside the chain keep their rotations bit for bit
+    out["joints"]      # (B,24,3) SMPL or (B,21,3) MANO joints (OpenPose order), incl. translation
+    out["vertices"]    # (B,V,3) smplx mesh of the refined params
+    out["reach"], out["steps"], out["loss"], out["converged"]   # per-problem diagnostics
+
+No offline training: every call optimises one small MLP per problem online (batched).
+"""
+
+from kinematics.chains import CHAINS, MANO_CHAINS, PART_TO_CHAIN, SMPL_CHAINS, KinematicChain, get_chain
+from kinematics.fk import ChainFK, forward_kinematics, improved_fk, relative_transforms, twist_swing_delta
+from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
+from kinematics.objective import IKProblem, IKResult, LossWeights
+from kinematics.refine import build_problem, solve_contact
+from kinematics.trust_region import TrustRegionConfig, solve_trust_region
+
+__all__ = [
+    "CHAINS", "MANO_CHAINS", "PART_TO_CHAIN", "SMPL_CHAINS", "ChainFK", "IKProblem", "IKResult",
+    "KinematicChain", "LossWeights", "NeuralIKConfig", "TrustRegionConfig", "build_problem",
+    "forward_kinematics", "get_chain", "improved_fk", "relative_transforms", "solve_contact",
+    "solve_neural_ik", "solve_trust_region", "twist_swing_delta",
+]

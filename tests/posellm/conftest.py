@@ -1,0 +1,20 @@
+"""Shared fixtures: a small synthetic COCO-format dataset of stand-in SMPL people (rendered once)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from posellm.synthetic import ensure_synthetic
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rendered train/val splits written in the COCO (and MPII json) layouts."""
+    return ensure_synthetic(tmp_path_factory.mktemp("posellm_synth"), train=240, val=24, size=96, seed=0)
