@@ -33,7 +33,7 @@ class ContactDataConfig:
     root: str | None = None              # BEHAVE root (sequences/, calibs/, objects/, split.json)
     frames: int = 7                      # T, frames per clip fed to the network
     image_size: int = 48                 # square network input (pixels)
-    crop_min_m: float = 0.7              # synthetic: min side (m) of the interaction crop at object depth
+    crop_min_m: float = 0.5              # synthetic: min side (m) of the interaction crop at object depth
     num_points: int = 128                # object points per frame
     train_clips: int = 192
     eval_clips: int = 48

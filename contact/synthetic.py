@@ -32,7 +32,7 @@ CHAIN_JOINTS: dict[str, tuple[int, ...]] = {
     "right_leg": (2, 5, 8), "body": (3, 6, 9, 12, 15),
 }
 """Rotating joints of the paper's five kinematic chains (Fig. 3), SMPL joint ids."""
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,12 @@ class Interaction:
 
 INTERACTIONS: tuple[Interaction, ...] = (
     Interaction("right_hand", ("right_forearm",), "right_arm", ("box", "cylinder", "sphere", "bottle"),
-                (1.2, 2.2)),
+                (0.9, 1.4)),
     Interaction("left_hand", ("left_forearm",), "left_arm", ("box", "cylinder", "sphere", "bottle"),
-                (1.2, 2.2)),
-    Interaction("right_foot", ("right_foot",), "right_leg", ("box", "sphere", "cylinder"), (1.5, 2.5)),
-    Interaction("left_foot", ("left_foot",), "left_leg", ("box", "sphere", "cylinder"), (1.5, 2.5)),
-    Interaction("sit", ("upper_left_leg", "upper_right_leg"), "body", ("box", "cylinder"), (2.5, 3.5)),
+                (0.9, 1.4)),
+    Interaction("right_foot", ("right_foot",), "right_leg", ("box", "sphere", "cylinder"), (1.0, 1.6)),
+    Interaction("left_foot", ("left_foot",), "left_leg", ("box", "sphere", "cylinder"), (1.0, 1.6)),
+    Interaction("sit", ("upper_left_leg", "upper_right_leg"), "body", ("box", "cylinder"), (1.8, 2.4)),
 )
 
 PART_COLORS = np.array([

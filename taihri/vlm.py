@@ -136,7 +136,7 @@ def init_grammar_embeddings(model: PreTrainedModel, tok: PreTrainedTokenizerFast
 
 def build_model_and_processor(cfg: TaihriModelConfig, device: str | torch.device = "cpu"):
     """(model, processor): local pretrained weights when `cfg.pretrained_path` is set, else tiny random init."""
-    config_cls, model_cls, processor_cls = _BACKBONES[cfg.backbone]
+    _config_cls, model_cls, processor_cls = _BACKBONES[cfg.backbone]
     dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
     if cfg.pretrained_path:
         path = Path(cfg.pretrained_path)

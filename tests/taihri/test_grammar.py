@@ -87,7 +87,7 @@ def test_valid_joints_survive_a_partly_malformed_answer() -> None:
 
 
 def test_joint_tokens_match_smpl_and_every_grammar_token_is_one_token() -> None:
-    assert BODY_JOINT_NAMES == tuple(SMPL_JOINT_NAMES[:22])
+    assert tuple(SMPL_JOINT_NAMES[:22]) == BODY_JOINT_NAMES
     assert {k: list(v) for k, v in PART_SETS.items()} == TAIHRI_PART_SETS
     tok = build_tokenizer()
     answer = encode_answer([16, 18, 20], np.full((3, 2), 500.0), np.full((3, 3), 1.0), W, H)
