@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -17,7 +16,7 @@ class ContactModelConfig:
     hourglass_stacks: int = 1
     hourglass_depth: int = 2             # number of 2x down/up-sampling levels per hourglass
     window: int = 7                      # k of the k x k feature window (odd; 1 = bilinear sample)
-    temporal: Literal["gru", "none"] = "gru"
+    temporal: str = "gru"                # "gru" or "none"
     point_hidden: int = 32
     gru_hidden: int = 32
     bidirectional: bool = True           # GRU sees past and future frames of the clip
@@ -29,7 +28,7 @@ class ContactModelConfig:
 class ContactDataConfig:
     """Clip data: 'synthetic' (embedded HOI clips) or 'behave' (real, root from env EHP_BEHAVE_ROOT)."""
 
-    source: Literal["synthetic", "behave"] = "synthetic"
+    source: str = "synthetic"            # "synthetic" or "behave"
     root: str | None = None              # BEHAVE root (sequences/, calibs/, objects/, split.json)
     frames: int = 7                      # T, frames per clip fed to the network
     image_size: int = 48                 # square network input (pixels)
@@ -52,9 +51,14 @@ def model_config(cfg: DictConfig | dict | None) -> ContactModelConfig:
     out = OmegaConf.to_object(merged)
     if out.window < 1 or out.window % 2 == 0:
         raise ValueError(f"model.window={out.window}: the k x k window needs an odd k >= 1")
+    if out.temporal not in ("gru", "none"):
+        raise ValueError(f"model.temporal={out.temporal!r}: choose 'gru' or 'none'")
     return out
 
 
 def data_config(cfg: DictConfig | dict | None) -> ContactDataConfig:
     """Validate `cfg.data` against ContactDataConfig."""
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ContactDataConfig), cfg or {}))
+    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ContactDataConfig), cfg or {}))
+    if out.source not in ("synthetic", "behave"):
+        raise ValueError(f"data.source={out.source!r}: choose 'synthetic' or 'behave'")
+    return out

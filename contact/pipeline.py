@@ -3,7 +3,8 @@
 For every frame, each predicted contact part with enough object points activates the kinematic chain of
 that part (`kinematics.chains.PART_TO_CHAIN`) and the neural IK drives the chain's target joint onto the
 region (mean distance to the region's points, eq. 14, with the 2D root term). Parts are handled in
-rounds (largest region first), problems of one round and chain solved as one batch.
+rounds (largest region first), problems of one round and chain solved as one batch. A solve is kept only
+when it lowers both L_IK and the joint-to-region distance (otherwise that frame keeps its pose).
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ from torch import Tensor
 
 from common.metrics import behave_chamfer
 from contact.labels import NO_CONTACT, PART_NAMES
-from kinematics.body_adapter import smpl_pose, smpl_rest_joints
-from kinematics.chains import PART_TO_CHAIN
-from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
-from kinematics.objective import IKProblem
+from kinematics import PART_TO_CHAIN, NeuralIKConfig, solve_contact
 
 
 @dataclass
@@ -82,40 +80,40 @@ class ContactRefiner:
     def refine(self, rough: BodyParams, object_points: Tensor, labels: np.ndarray, root_2d: Tensor | None = None,
                K: Tensor | None = None) -> tuple[BodyParams, list[list[str]]]:
         """Refined parameters and the parts used per frame; object_points (B,N,3), labels (B,N) class ids."""
-        pose = smpl_pose(rough.as_dict()).clone()                                  # (B,24,3) float64
-        transl = rough.transl.double().clone()
-        rest = smpl_rest_joints(self.body, rough.betas.float())
+        current = BodyParams(*(x.float().clone() for x in (rough.global_orient, rough.body_pose, rough.transl,
+                                                            rough.betas)))
         plans = [contact_regions(lab, self.cfg.min_region_points, self.cfg.max_parts_per_frame) for lab in labels]
         ik_cfg = NeuralIKConfig(gamma_deg=self.cfg.gamma_deg, max_steps=self.cfg.ik_steps, use_2d=self.cfg.use_2d)
+        use_2d = root_2d is not None and K is not None
         for round_index in range(self.cfg.max_parts_per_frame):
             todo = [(b, plan[round_index]) for b, plan in enumerate(plans) if len(plan) > round_index]
             if not todo:
                 break
-            current = BodyParams(pose[:, 0].float(), pose[:, 1:].reshape(-1, 69).float(), transl.float(),
-                                 rough.betas)
             verts, joints = self.vertices(current)
             by_chain: dict[str, list[tuple[int, int]]] = {}
             for b, part in todo:
                 by_chain.setdefault(PART_TO_CHAIN[PART_NAMES[part]].name, []).append((b, part))
             for items in by_chain.values():
-                chain = PART_TO_CHAIN[PART_NAMES[items[0][1]]]
-                frames = [b for b, _ in items]
+                part_name = PART_NAMES[items[0][1]]
+                target_joint = PART_TO_CHAIN[part_name].target
+                frames = torch.tensor([b for b, _ in items])
                 targets = [self._targets(part, object_points[b][torch.as_tensor(labels[b] == part)].double(),
-                                         verts[b], joints[b], chain.target) for b, part in items]
-                size = max(len(t) for t in targets)
-                padded = torch.zeros(len(items), size, 3, dtype=torch.float64)
-                mask = torch.zeros(len(items), size, dtype=torch.bool)
+                                         verts[b], joints[b], target_joint) for b, part in items]
+                padded = torch.zeros(len(items), max(len(t) for t in targets), 3, dtype=torch.float64)
+                mask = torch.zeros(padded.shape[:2], dtype=torch.bool)
                 for i, t in enumerate(targets):
                     padded[i, : len(t)], mask[i, : len(t)] = t, True
-                use_2d = root_2d is not None and K is not None
-                problem = IKProblem(chain, rest[frames], pose[frames], transl[frames], padded, mask,
-                                    root_2d[frames].double() if use_2d else None,
-                                    K[frames].double() if use_2d else None)
-                result = solve_neural_ik(problem, ik_cfg)
-                pose[frames] = result.pose.double()
-                transl[frames] = result.transl.double()
-        refined = BodyParams(pose[:, 0].float(), pose[:, 1:].reshape(-1, 69).float(), transl.float(), rough.betas)
-        return refined, [[PART_NAMES[p] for p in plan] for plan in plans]
+                params = {k: v[frames] for k, v in current.as_dict().items()}
+                out = solve_contact(params, part_name, padded, self.body, target_mask=mask,
+                                    root_2d=root_2d[frames] if use_2d else None, K=K[frames] if use_2d else None,
+                                    cfg=ik_cfg, return_vertices=False)
+                before = ((joints[frames, target_joint, None] - padded).norm(dim=-1) * mask).sum(1) / mask.sum(1)
+                accept = frames[(out["reach"].cpu() < before) & (out["loss"].cpu() < out["initial_loss"].cpu())]
+                keep = torch.isin(frames, accept)
+                current.global_orient[accept] = out["params"]["global_orient"][keep].float()
+                current.body_pose[accept] = out["params"]["body_pose"][keep].float()
+                current.transl[accept] = out["params"]["transl"][keep].float()
+        return current, [[PART_NAMES[p] for p in plan] for plan in plans]
 
 
 def hoi_chamfer(pred_h: np.ndarray, gt_h: np.ndarray, faces: np.ndarray, pred_o: np.ndarray, gt_o: np.ndarray,

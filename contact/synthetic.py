@@ -32,7 +32,7 @@ CHAIN_JOINTS: dict[str, tuple[int, ...]] = {
     "right_leg": (2, 5, 8), "body": (3, 6, 9, 12, 15),
 }
 """Rotating joints of the paper's five kinematic chains (Fig. 3), SMPL joint ids."""
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -228,22 +228,23 @@ class HOIClipGenerator:
         rough_pose, rough_transl = self._rough_body(interaction.chain, orient, poses, transl, rng)
         obj_color = rng.uniform(0.2, 1.0, size=3)
         background = rng.integers(40, 200, size=3)
-        K = self.interaction_camera(gt_points[0].mean(axis=0), float(np.linalg.norm(obj_verts, axis=1).max()))
+        radius = float(np.linalg.norm(obj_verts, axis=1).max())
+        Ks = np.stack([self.interaction_camera(p.mean(axis=0), radius) for p in gt_points])  # tracking crop
         images = []
         for i in range(t):
             occluder = None
             if rng.random() < self.cfg.occlusion_prob:
-                uv = K @ verts[i, contact_vertex]
+                uv = Ks[i] @ verts[i, contact_vertex]
                 u, v = (uv[:2] / uv[2]).astype(int)
                 half = int(self.cfg.image_size * rng.uniform(0.08, 0.16))
                 box = (max(u - half, 0), max(v - half, 0), u + half, v + half)
                 occluder = (box, rng.integers(0, 255, 3))
             obj_now = obj_verts @ obj["rot"].T + obj_trans[i]
-            images.append(self._render(K, verts[i], obj_now, obj_faces, obj_color, background, occluder))
-        root_2d = joints[:, 0] @ K.T
+            images.append(self._render(Ks[i], verts[i], obj_now, obj_faces, obj_color, background, occluder))
+        root_2d = np.einsum("tij,tj->ti", Ks, joints[:, 0])
         return {
             "images": np.stack(images).transpose(0, 3, 1, 2),           # (T,3,S,S) uint8
-            "K": np.repeat(K[None], t, axis=0).astype(np.float32),
+            "K": Ks.astype(np.float32),
             "object_points": rough_points.astype(np.float32),
             "gt_object_points": gt_points.astype(np.float32),
             "labels": labels.astype(np.int64),

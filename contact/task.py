@@ -67,6 +67,13 @@ def middle_frame_confusion(predict: Callable[[dict[str, torch.Tensor]], torch.Te
     return conf
 
 
+def init_bias_to_prior(model: CRRNet, labels: np.ndarray) -> None:
+    """Set the last classifier bias to log class frequencies (+1 smoothing), so training starts at the prior."""
+    counts = np.bincount(labels, minlength=model.cfg.num_classes).astype(np.float64) + 1.0
+    with torch.no_grad():
+        model.classifier[-1].bias.copy_(torch.as_tensor(np.log(counts / counts.sum()), dtype=torch.float32))
+
+
 class ContactTask(TrainTask):
     """CRRNet (or the PiCR-style baseline) on pre-generated clips."""
 
@@ -76,7 +83,12 @@ class ContactTask(TrainTask):
         self.train_clips, self.eval_clips = train_clips, eval_clips
 
     def build_model(self) -> nn.Module:
-        return CRRNet(self.model_cfg)
+        """CRRNet; on synthetic clips the classifier bias starts at the training labels' log frequencies."""
+        model = CRRNet(self.model_cfg)
+        train = self.train_dataset()
+        if isinstance(train, ClipDataset) and train.clips:             # (BEHAVE clips: default init)
+            init_bias_to_prior(model, np.concatenate([np.asarray(c["labels"]).reshape(-1) for c in train.clips]))
+        return model
 
     def train_dataset(self) -> Dataset:
         return ClipDataset(self.train_clips, self.data_cfg.frames)

@@ -16,11 +16,15 @@ log = logging.getLogger(__name__)
 
 
 class CategorySpecificLinear(nn.Module):
-    """Per-embodiment linear layer: W (num_cat, in, out) and b (num_cat, out), selected by category id."""
+    """Per-embodiment linear layer: W (num_cat, in, out) and b (num_cat, out), selected by category id.
+
+    Init std is 1/sqrt(in) (GR00T uses 0.02, close at its 1024-1536 widths; at tiny widths 0.02 starves
+    the signal). Pretrained GR00T weights replace it anyway.
+    """
 
     def __init__(self, num_categories: int, in_dim: int, out_dim: int) -> None:
         super().__init__()
-        self.W = nn.Parameter(0.02 * torch.randn(num_categories, in_dim, out_dim))
+        self.W = nn.Parameter(torch.randn(num_categories, in_dim, out_dim) / in_dim ** 0.5)
         self.b = nn.Parameter(torch.zeros(num_categories, out_dim))
 
     def forward(self, x: Tensor, cat_ids: Tensor) -> Tensor:
@@ -81,7 +85,7 @@ class FlowmatchingActionHead(nn.Module):
         self.action_proj_in = nn.Linear(HAND_DIM, cfg.max_action_dim)
         self.action_proj_out = nn.Linear(cfg.max_action_dim, HAND_DIM)
         for adapter in (self.state_proj_in, self.action_proj_in, self.action_proj_out):
-            nn.init.normal_(adapter.weight, std=0.02)
+            nn.init.normal_(adapter.weight, std=adapter.in_features ** -0.5)  # EggHand: N(0, 0.02)
             nn.init.zeros_(adapter.bias)
         self.state_encoder = CategorySpecificMLP(n_cat, cfg.max_state_dim, cfg.hidden_size,
                                                  cfg.input_embedding_dim)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 NUM_JOINTS = 42            # 21 right-hand joints then 21 left-hand joints (Ego-Exo4D order)
 HAND_DIM = NUM_JOINTS * 3  # 126-D action vector
@@ -60,17 +59,23 @@ class EggFlowModelConfig:
     name: str = "eggflow"
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
-    objective: Literal["egghand", "velocity"] = "egghand"
+    objective: str = "egghand"           # egghand (L1 abs/rel + pairwise on sampler output) | velocity
     loss_weights: list[float] = field(default_factory=lambda: [0.6, 0.2, 0.2])  # abs, rel, pairwise
     groot_checkpoint: str | None = None  # .safetensors/.pt state_dict with GR00T `action_head.*` keys
     pretrain_head_steps: int = 0         # >0: pretrain the head on a disjoint synthetic motion set first
+
+    def __post_init__(self) -> None:
+        if self.objective not in ("egghand", "velocity"):
+            raise ValueError(f"model.objective={self.objective!r}: choose 'egghand' or 'velocity'")
+        if len(self.loss_weights) != 3:
+            raise ValueError("model.loss_weights needs 3 weights (abs, rel, pairwise)")
 
 
 @dataclass
 class EggFlowDataConfig:
     """Data source and windowing; `source` synthetic (embedded default) or a LeRobot v2.1 root."""
 
-    source: Literal["synthetic", "lerobot"] = "synthetic"
+    source: str = "synthetic"            # synthetic | lerobot
     root: str | None = None              # LeRobot v2.1 root written by scripts/prepare_egoexo4d.py
     train_clips: int = 1500
     eval_clips: int = 300
@@ -84,3 +89,7 @@ class EggFlowDataConfig:
     noisy_vision: bool = False           # ablation: Gaussian-noise frames
     dummy_language: bool = False         # ablation: random task text from the vocabulary
     egomotion_top_fraction: float | None = None  # evaluate on the top fraction by egomotion (0.1)
+
+    def __post_init__(self) -> None:
+        if self.source not in ("synthetic", "lerobot"):
+            raise ValueError(f"data.source={self.source!r}: choose 'synthetic' or 'lerobot'")

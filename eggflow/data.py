@@ -104,3 +104,40 @@ def normalisation_stats(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor
     as_t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
     return {"hand_min": as_t(lo), "hand_max": as_t(hi), "state_min": as_t(np.concatenate([lo, extr.min(0)])),
             "state_max": as_t(np.concatenate([hi, extr.max(0)]))}
+
+
+class CorruptedView(Dataset):
+    """Raw-input dataset view with Gaussian-noise frames and/or random task texts (ablations)."""
+
+    def __init__(self, base: Dataset, noisy_vision: bool, dummy_language: bool, seed: int = 0) -> None:
+        self.base, self.noisy_vision, self.dummy_language, self.seed = base, noisy_vision, dummy_language, seed
+        self.egomotion = getattr(base, "egomotion", None)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int) -> dict:
+        item = dict(self.base[i])
+        rng = np.random.default_rng(self.seed * 1_000_003 + i)
+        if self.noisy_vision:
+            item["video"] = noise_video(1, item["video"].shape[1], item["video"].shape[-1], rng)[0]
+        if self.dummy_language:
+            item["text"] = random_task_text(rng)
+        return item
+
+
+def corrupted(dataset: Dataset, encoder: EgoVideoEncoder, noisy_vision: bool, dummy_language: bool,
+              seed: int = 0) -> Dataset:
+    """The same samples with corrupted vision and/or language (features recomputed when cached)."""
+    if not isinstance(dataset, ForecastDataset) or dataset.features is None:
+        return CorruptedView(dataset, noisy_vision, dummy_language, seed)
+    rng = np.random.default_rng(seed)
+    feats = dict(dataset.features)
+    n = len(dataset)
+    if noisy_vision:
+        size, frames = encoder.cfg.image_size, encoder.cfg.num_frames
+        feats["vision_feats"] = torch.cat([encoder.encode_video(noise_video(min(64, n - s), frames, size, rng))
+                                           for s in range(0, n, 64)])
+    if dummy_language:
+        feats["text_feats"] = encoder.encode_text([random_task_text(rng) for _ in range(n)])
+    return ForecastDataset({k: v.numpy() for k, v in dataset.arrays.items()}, dataset.egomotion, feats)

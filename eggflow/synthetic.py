@@ -16,6 +16,8 @@ import numpy as np
 OBJECTS = {"cup": (220, 40, 40), "box": (40, 190, 60), "ball": (50, 80, 230), "bottle": (230, 210, 40)}
 OBJECT_COLOURS = {"cup": "red", "box": "green", "ball": "blue", "bottle": "yellow"}
 VERBS = ("pick up", "tap", "push")
+HAND_SHAPES = {"pick up": (0.6, 1.0, 1.0, 1.0, 1.0), "tap": (0.8, 0.0, 1.0, 1.0, 1.0),
+               "push": (0.0, 0.0, 0.0, 0.0, 0.0)}   # final per-finger curls (thumb..pinky) of each verb
 CLIP_LEN, ANCHOR = 30, 19
 FOCAL, IMAGE = 180.0, 224
 
@@ -25,16 +27,16 @@ FINGER_BASES = {"thumb": (0.025, 0.035, -0.01), "index": (0.09, 0.025, 0.0), "mi
 FINGER_LENGTHS = {"thumb": 0.03, "index": 0.028, "middle": 0.03, "ring": 0.028, "pinky": 0.022}
 
 
-def hand_template(curl: np.ndarray, is_right: bool) -> np.ndarray:
-    """(T,) curls in [0,1] -> (T,21,3) joints (wrist, thumb1-4, ..., pinky1-4) in a wrist frame, x forward."""
+def hand_template(curls: np.ndarray, is_right: bool) -> np.ndarray:
+    """(T,5) per-finger curls in [0,1] (thumb..pinky) -> (T,21,3) joints in a wrist frame, x forward, z up."""
     side = -1.0 if is_right else 1.0
-    joints = [np.zeros((len(curl), 3))]
-    for finger, (bx, by, bz) in FINGER_BASES.items():
-        point = np.broadcast_to(np.array([bx, -side * by, bz]), (len(curl), 3))
-        pitch = np.zeros(len(curl))
+    joints = [np.zeros((len(curls), 3))]
+    for f, (finger, (bx, by, bz)) in enumerate(FINGER_BASES.items()):
+        point = np.broadcast_to(np.array([bx, -side * by, bz]), (len(curls), 3))
+        pitch = np.zeros(len(curls))
         for segment in range(4):
             joints.append(point)
-            pitch = pitch + curl * (0.6 if finger != "thumb" else 0.3)
+            pitch = pitch + curls[:, f] * (0.6 if finger != "thumb" else 0.3)
             direction = np.stack([np.cos(pitch), np.zeros_like(pitch), -np.sin(pitch)], axis=1)
             point = point + FINGER_LENGTHS[finger] * (1 - 0.15 * segment) * direction
     return np.stack(joints, axis=1)
@@ -116,7 +118,7 @@ def generate_clip(rng: np.random.Generator, num_objects: int = 3, egomotion_scal
         rest = np.array([0.12, -0.16 if hand == 0 else 0.16, 0.1]) + rng.normal(0, 0.02, 3)
         phase, freq = rng.uniform(0, 6.3, 3), rng.uniform(0.3, 0.8, 3)
         wrist = rest + 0.012 * np.sin(2 * np.pi * freq * t[:, None] + phase)
-        curl = np.clip(0.25 + 0.1 * np.sin(2 * np.pi * 0.4 * t + phase[0]), 0, 1)
+        curl = np.repeat(np.clip(0.35 + 0.05 * np.sin(2 * np.pi * 0.3 * t + phase[0]), 0, 1)[:, None], 5, 1)
         if hand == acting:
             wrist, curl = _reach(wrist, curl, positions[target], verb)
         joints[:, 21 * hand:21 * hand + 21] = wrist[:, None] + hand_template(curl, hand == 0)
@@ -140,13 +142,11 @@ def _reach(wrist: np.ndarray, curl: np.ndarray, goal: np.ndarray, verb: str) -> 
     finish = min_jerk((steps - 7) / 3.0)[:, None]
     if verb == "pick up":
         path = path + finish * np.array([0.0, 0.0, 0.08])
-        curl[ANCHOR + 1:] = curl[ANCHOR] + s * (0.8 - curl[ANCHOR])
     elif verb == "tap":
         path = path + np.array([0.0, 0.0, 0.06]) * (s[:, None] - finish)
-        curl[ANCHOR + 1:] = curl[ANCHOR] * (1 - s)
     else:
         path = path + finish * np.array([0.08, 0.0, 0.0])
-        curl[ANCHOR + 1:] = curl[ANCHOR] + s * (0.45 - curl[ANCHOR])
+    curl[ANCHOR + 1:] = curl[ANCHOR] + s[:, None] * (np.asarray(HAND_SHAPES[verb]) - curl[ANCHOR])
     wrist[ANCHOR + 1:] = path
     return wrist, curl
 

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from common.body import is_standin, load_smpl
 from kinematics.config import data_config, model_config
-from kinematics.experiment import make_cases, run_solver, solver_configs
+from kinematics.experiment import cpu_threads, make_cases, run_solver, solver_configs
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ def _run(cfg: DictConfig) -> dict[str, float]:
     smpl = load_smpl(data_cfg.body_models)
     cases = make_cases(smpl, data_cfg)
     solver_cfg = solver_configs(model_cfg, int(cfg.trainer.max_steps), float(cfg.trainer.lr), int(cfg.seed))
-    metrics, _ = run_solver(cases, smpl, solver_cfg)
+    with cpu_threads(1):
+        metrics, _ = run_solver(cases, smpl, solver_cfg)
     metrics["standin_body_model"] = float(is_standin(smpl))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

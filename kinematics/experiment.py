@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +18,18 @@ from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
 from kinematics.objective import IKResult, reach_distance
 from kinematics.synthetic import Interactions, NoiseConfig, make_interactions
 from kinematics.trust_region import TrustRegionConfig, solve_trust_region
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int = 1) -> Iterator[None]:
+    """Temporarily limit torch's intra-op CPU threads (the solvers run many tiny ops; threads only add
+    synchronisation cost, badly so on a shared machine); restores the previous setting."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @dataclass

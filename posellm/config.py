@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -36,7 +35,7 @@ class PoseLLMModelConfig:
     """Vision tower, connector, LLM, LoRA and decoding settings."""
 
     name: str = "posellm"
-    connector: Literal["mlp", "linear"] = "mlp"   # mlp = PoseLLM (Linear-GELU-Linear), linear = LocLLM
+    connector: str = "mlp"                        # mlp = PoseLLM (Linear-GELU-Linear), linear = LocLLM
     vision_path: str | None = None               # local Dinov2 folder (from_pretrained); null = tiny
     llm_path: str | None = None                  # local Llama/Vicuna folder with its tokenizer; null = tiny
     tiny_vision: TinyVisionConfig = field(default_factory=TinyVisionConfig)
@@ -50,13 +49,17 @@ class PoseLLMModelConfig:
     image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])
     image_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])
 
+    def __post_init__(self) -> None:
+        if self.connector not in ("mlp", "linear"):
+            raise ValueError(f"model.connector={self.connector!r}; choose mlp (PoseLLM) or linear (LocLLM)")
+
 
 @dataclass
 class PoseLLMDataConfig:
     """Training/evaluation data, crop protocol and augmentation."""
 
     name: str = "synthetic"
-    train: Literal["synthetic", "coco"] = "synthetic"
+    train: str = "synthetic"                     # synthetic | coco
     root: str | None = None                      # dataset root; synthetic: where it is written (null = cache)
     humanart_root: str | None = None             # Human-Art root (zero-shot eval); null = skip
     mpii_root: str | None = None                 # MPII root with annot/valid.json (zero-shot); null = skip
@@ -71,6 +74,10 @@ class PoseLLMDataConfig:
     synthetic_val: int = 60                      # synthetic persons written for validation
     synthetic_render_size: int = 160             # synthetic image side, pixels
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.train not in ("synthetic", "coco"):
+            raise ValueError(f"data.train={self.train!r}; choose synthetic or coco")
 
 
 def model_config(cfg: DictConfig) -> PoseLLMModelConfig:

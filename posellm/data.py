@@ -39,8 +39,8 @@ def _require(paths: list[Path], dataset: str) -> None:
     missing = [p for p in paths if not p.exists()]
     if missing:
         expected = "\n  ".join(str(p) for p in paths)
-        raise FileNotFoundError(f"{dataset} layout not found: missing {missing[0]}.\nExpected:\n  {expected}\n"
-                                f"See the '{dataset}' data section of {DOCS}.")
+        raise FileNotFoundError(f"{dataset} layout not found: missing {missing[0]}.\n"
+                                f"Expected:\n  {expected}\nSee the '{dataset}' data section of {DOCS}.")
 
 
 def coco_paths(root: str | Path, split: str) -> tuple[Path, Path]:

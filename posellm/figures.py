@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from posellm.data import PersonInstance, read_rgb  # noqa: E402
-from posellm.keypoints import COCO_SKELETON  # noqa: E402
+from posellm.data import PersonInstance, read_rgb
+from posellm.keypoints import COCO_SKELETON
 
 
 def _draw(ax: plt.Axes, xy: np.ndarray, valid: np.ndarray, colour: str) -> None:

@@ -1,4 +1,4 @@
-"""Batched keypoint queries (one per keypoint), greedy answers, confidences, inverse crop; COCO/MPII scores."""
+"""Batched keypoint queries, greedy answers, confidences, inverse crop; COCO AP and MPII PCKh."""
 
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ def predict(model: nn.Module, codec: PromptCodec, instances: list[PersonInstance
     return Predictions(coords, conf, parsed, texts)
 
 
-def coco_results(instances: list[PersonInstance], keypoints: np.ndarray, confidence: np.ndarray) -> list[dict]:
+def coco_results(instances: list[PersonInstance], keypoints: np.ndarray,
+                 confidence: np.ndarray) -> list[dict]:
     """COCO keypoint result dicts (category 1); instance score = mean keypoint confidence."""
     results = []
     for inst, xy, c in zip(instances, keypoints, confidence):
@@ -123,7 +124,8 @@ def mean_pose(instances: list[PersonInstance], image_size: int) -> np.ndarray:
     return total / np.maximum(count, 1)
 
 
-def mean_pose_predictions(instances: list[PersonInstance], pose_norm: np.ndarray, image_size: int) -> Predictions:
+def mean_pose_predictions(instances: list[PersonInstance], pose_norm: np.ndarray,
+                          image_size: int) -> Predictions:
     """The mean training pose placed in every instance's box (confidence 1)."""
     xy = np.stack([norm_to_image(pose_norm, crop_matrix(i.center, i.size, image_size), image_size)
                    for i in instances])
@@ -140,6 +142,7 @@ def mpii_scores(instances: list[PersonInstance], preds: Predictions) -> dict[str
     names = list(instances[0].names)
     for name in NOVEL_KEYPOINTS:
         k = names.index(name)
-        out[f"PCKh_novel_{name}"] = pckh(preds.keypoints[:, k:k + 1], gt[:, k:k + 1], heads, valid[:, k:k + 1])
+        sl = slice(k, k + 1)
+        out[f"PCKh_novel_{name}"] = pckh(preds.keypoints[:, sl], gt[:, sl], heads, valid[:, sl])
     out["unparsed_rate"] = preds.unparsed / max(preds.parsed.size, 1)
     return out

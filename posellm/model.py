@@ -68,7 +68,8 @@ class PoseLLM(nn.Module):
     def forward(self, pixel_values: Tensor, input_ids: Tensor, attention_mask: Tensor,
                 labels: Tensor | None = None) -> dict[str, Tensor]:
         """Causal-LM loss on labelled (answer) tokens and logits over the merged sequence."""
-        embeds, mask, labs = self.merge(self.image_embeddings(pixel_values), input_ids, attention_mask, labels)
+        img = self.image_embeddings(pixel_values)
+        embeds, mask, labs = self.merge(img, input_ids, attention_mask, labels)
         position_ids = (mask.long().cumsum(1) - 1).clamp(min=0)
         out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids, labels=labs)
         return {"loss": out.loss, "logits": out.logits} if labs is not None else {"logits": out.logits}

@@ -41,7 +41,8 @@ def load_splits(data: PoseLLMDataConfig, cache_dir: str | Path = ".cache") -> Sp
     """Instances for training and evaluation (synthetic data is rendered on first use)."""
     root = data_root(data, cache_dir)
     if data.train == "synthetic":
-        ensure_synthetic(root, data.synthetic_train, data.synthetic_val, data.synthetic_render_size, data.seed)
+        ensure_synthetic(root, data.synthetic_train, data.synthetic_val, data.synthetic_render_size,
+                         data.seed)
     train, _ = load_coco_instances(*coco_paths(root, "train2017"))
     val, val_gt = load_coco_instances(*coco_paths(root, "val2017"))
     if data.max_eval_instances is not None:

@@ -11,7 +11,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from common.reproduce import PaperResult, Table, register_paper
-from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig, TinyLLMConfig, TinyVisionConfig
+from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig
 from posellm.data import KeypointTrainSet
 from posellm.figures import prediction_grid
 from posellm.inference import mean_pose_predictions, predict

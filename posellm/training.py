@@ -48,8 +48,8 @@ def training_arguments(trainer: DictConfig, data: PoseLLMDataConfig, run_dir: Pa
         output_dir=str(run_dir / "hf"), seed=seed, data_seed=seed,
         max_steps=-1 if data.epochs else int(t.max_steps), num_train_epochs=float(data.epochs or 1),
         per_device_train_batch_size=int(t.batch_size), gradient_accumulation_steps=int(t.grad_accum),
-        learning_rate=float(t.lr), weight_decay=float(t.weight_decay) if t.optimizer == "adamw" else 0.0, adam_beta1=float(t.betas[0]),
-        adam_beta2=float(t.betas[1]), optim="adamw_torch",
+        learning_rate=float(t.lr), weight_decay=float(t.weight_decay) if t.optimizer == "adamw" else 0.0,
+        adam_beta1=float(t.betas[0]), adam_beta2=float(t.betas[1]), optim="adamw_torch",
         lr_scheduler_type=scheduler, warmup_steps=float(t.warmup_ratio),
         lr_scheduler_kwargs={"min_lr_rate": float(t.min_lr_ratio)} if t.min_lr_ratio > 0 else {},
         max_grad_norm=float(t.grad_clip or 0.0), logging_steps=int(t.log_every),
@@ -65,7 +65,8 @@ def fit(built: Built, train_set: Dataset, trainer_cfg: DictConfig, data: PoseLLM
     args = training_arguments(trainer_cfg, data, run_dir, seed, logger)
     trainer = Trainer(model=built.model, args=args, train_dataset=train_set,
                       data_collator=partial(collate_train, pad_id=built.codec.tokenizer.pad_token_id))
-    result = trainer.train(resume_from_checkpoint=resume_checkpoint(trainer_cfg.resume, Path(args.output_dir)))
+    resume = resume_checkpoint(trainer_cfg.resume, Path(args.output_dir))
+    result = trainer.train(resume_from_checkpoint=resume)
     return {"train_loss": float(result.training_loss), "train_steps": float(result.global_step),
             "train_runtime_s": float(result.metrics.get("train_runtime", float("nan")))}
 

@@ -87,7 +87,7 @@ class RegressionTask(TrainTask):
     def training_step(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         pred = model(batch["pixel_values"], batch["image_grid_thw"])
         loss = (pred - batch["joints"]).abs().mean()
-        return loss, {"l1_m": float(loss)}
+        return loss, {"l1_m": float(loss.detach())}
 
     def evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
         errors = [torch.linalg.norm(model(b["pixel_values"], b["image_grid_thw"]) - b["joints"], dim=-1)

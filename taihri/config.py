@@ -119,14 +119,22 @@ class TaihriDataConfig:
     render_size: int = 96
     focal_range: list[float] = field(default_factory=lambda: [60.0, 110.0])
     distance_range: list[float] = field(default_factory=lambda: [0.5, 2.5])
+    yaw_range_deg: float = 45.0
+    pose_spread: float = 0.45
+    shape_std: float = 0.8
     seed: int = 0
+
+
+def _resolved(cfg: DictConfig | dict) -> dict:
+    """Plain dict with interpolations resolved against the node's root config."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
 def model_config(cfg: DictConfig | dict) -> TaihriModelConfig:
     """Validate cfg.model against `TaihriModelConfig` (wrong key/type fails here)."""
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaihriModelConfig), cfg))
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaihriModelConfig), _resolved(cfg)))
 
 
 def data_config(cfg: DictConfig | dict) -> TaihriDataConfig:
     """Validate cfg.data against `TaihriDataConfig` (wrong key/type fails here)."""
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaihriDataConfig), cfg))
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaihriDataConfig), _resolved(cfg)))

@@ -88,13 +88,13 @@ class EgoBodyScenes:
 
     def _body(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Posed stand-in body in the camera frame (x right, y down, z forward): (verts, 22 joints), metres."""
-        pose = np.asarray(random_body_pose(rng), np.float64).reshape(-1)[:72]
+        pose = np.asarray(random_body_pose(rng, self.cfg.pose_spread), np.float64).reshape(-1)[:72]
         with torch.no_grad():
             out = self.smpl(global_orient=torch.zeros(1, 3), body_pose=torch.tensor(pose[None, 3:72],
-                            dtype=torch.float32), betas=torch.tensor(rng.normal(0, 0.8, (1, 10)),
+                            dtype=torch.float32), betas=torch.tensor(rng.normal(0, self.cfg.shape_std, (1, 10)),
                                                                      dtype=torch.float32))
         verts, joints = out.vertices[0].numpy(), out.joints[0, :NUM_BODY_JOINTS].numpy()
-        yaw = rng.uniform(-0.8, 0.8)
+        yaw = np.radians(rng.uniform(-self.cfg.yaw_range_deg, self.cfg.yaw_range_deg))
         c, s = np.cos(yaw), np.sin(yaw)
         to_cam = np.diag([1.0, -1.0, -1.0]) @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
         distance = rng.uniform(*self.cfg.distance_range)

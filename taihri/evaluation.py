@@ -17,6 +17,7 @@ def generate_answers(model: torch.nn.Module, processor, rows: list[dict], batch_
     """Greedy answers (special tokens kept) for TRL-format rows; the image goes before the prompt text."""
     model.eval()
     device = next(model.parameters()).device
+    processor.tokenizer.padding_side = "left"
     answers: list[str] = []
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]

@@ -49,9 +49,10 @@ def plot_predictions(samples: list[dict], rows: list[dict], sft_answers: list[st
         ax.set_xlim(-0.1 * width, 1.1 * width)
         ax.set_ylim(1.1 * height, -0.1 * height)
         ax.axis("off")
-    np.atleast_1d(axes)[0].legend(loc="upper left", fontsize=6, bbox_to_anchor=(0.0, -0.02))
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
     fig.suptitle("TAIHRI on synthetic egocentric renders (stand-in body): queried joints", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

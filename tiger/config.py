@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
 from omegaconf import DictConfig, OmegaConf
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{key}={value!r}; choose one of {list(choices)}")
 
 
 @dataclass
 class PriorConfig:
     """Which prior source feeds the refinement and where its local weights / cache live."""
 
-    source: Literal["generated", "retrieval", "sphere"] = "retrieval"
+    source: str = "retrieval"                 # generated | retrieval | sphere
     num_points: int = 256
     cache_dir: str | None = None              # per-category prior cache (npz); null = memory only
     bank_dir: str | None = None               # retrieval: <category>.npz prototypes; null = synthetic bank
-    captioner: Literal["instructblip", "standin"] = "instructblip"
+    captioner: str = "instructblip"           # instructblip | standin
     captioner_weights: str | None = None
-    text_to_image: Literal["diffusers", "standin"] = "diffusers"
+    text_to_image: str = "diffusers"          # diffusers | standin
     text_to_image_weights: str | None = None
     text_to_image_steps: int = 4
-    image_to_points: Literal["point_e", "standin"] = "point_e"
+    image_to_points: str = "point_e"          # point_e | standin
     image_to_points_weights: str | None = None
     icp_starts: int = 6                       # initial rotations of the training-only prior->GT ICP
     icp_iterations: int = 20
+
+    def __post_init__(self) -> None:
+        _check_choice("model.prior.source", self.source, ("generated", "retrieval", "sphere"))
+        _check_choice("model.prior.captioner", self.captioner, ("instructblip", "standin"))
+        _check_choice("model.prior.text_to_image", self.text_to_image, ("diffusers", "standin"))
+        _check_choice("model.prior.image_to_points", self.image_to_points, ("point_e", "standin"))
 
 
 @dataclass
@@ -32,7 +41,7 @@ class TigerModelConfig:
     """Refinement network (object shape, hand and object-centre branches) and loss weights."""
 
     name: str = "tiger"
-    stage: Literal["refine", "finetune"] = "refine"   # finetune: L_rec only, shape/hand encoders frozen
+    stage: str = "refine"                     # refine | finetune (L_rec only, shape/hand encoders frozen)
     prior: PriorConfig = field(default_factory=PriorConfig)
     input_size: int = 64                      # square crop fed to every encoder (paper: 256)
     hrnet_width: int = 16                     # HRNet-style branch widths C, 2C (paper: HRNet-W18+)
@@ -49,15 +58,15 @@ class TigerModelConfig:
     attention_hidden: int = 128
     decoder_widths: list[int] = field(default_factory=lambda: [128, 64])
     object_scale: float = 0.07                # metres per canonical unit of the prior
-    pose_widths: list[int] = field(default_factory=lambda: [16, 32, 64])
-    pose_layers: list[int] = field(default_factory=lambda: [1, 1, 1])
+    pose_widths: list[int] = field(default_factory=lambda: [24, 48])
+    pose_layers: list[int] = field(default_factory=lambda: [1, 1])
     pose_bottleneck: bool = False             # true + [64,128,256,512] x [3,4,6,3] = ResNet-50
     hand_weights: str | None = None
     object_pose_weights: str | None = None
     heatmap_size: int = 16
-    depth_bins: int = 8
+    depth_bins: int = 16
     deconv_width: int = 32                    # upsampling width of the pose heads (gSDF: 256)
-    depth_range: float = 0.28                 # metres either side of the root depth (gSDF)
+    depth_range: float = 0.15                 # metres either side of the root depth (gSDF: 0.28)
     w_rec: float = 1.0
     w_mask: float = 1.0
     w_hand: float = 1.0
@@ -65,12 +74,15 @@ class TigerModelConfig:
     w_weight: float = 0.1
     w_proj: float = 0.01
 
+    def __post_init__(self) -> None:
+        _check_choice("model.stage", self.stage, ("refine", "finetune"))
+
 
 @dataclass
 class TigerDataConfig:
     """Dataset choice, roots and sizes."""
 
-    name: Literal["synthetic", "dexycb", "obman"] = "synthetic"
+    name: str = "synthetic"                   # synthetic | dexycb | obman
     root: str | None = None                   # dataset root; synthetic: where it is written
     mano_dir: str | None = None               # real MANO folder for dexycb/obman; null = stand-in
     shapenet_root: str | None = None          # obman: ShapeNetCore.v2
@@ -85,6 +97,9 @@ class TigerDataConfig:
     eval_num_samples: int = 3000              # surface samples per mesh for the gSDF metrics (paper 30000)
     eval_icp: bool = True                     # gSDF hand translation+scale alignment applied to objects
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_choice("data.name", self.name, ("synthetic", "dexycb", "obman"))
 
 
 def model_config_from(cfg: DictConfig | dict) -> TigerModelConfig:

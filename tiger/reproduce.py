@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 
 from common.reproduce import PaperResult, Table, register_paper
 from common.training import Trainer, TrainerConfig
@@ -58,7 +58,7 @@ class SyntheticStudy:
 
     def __init__(self, workdir: Path, steps: int) -> None:
         self.workdir, self.steps = workdir, steps
-        self.data_cfg = TigerDataConfig(name="synthetic", root=str(workdir / "data"))
+        self.data_cfg = TigerDataConfig(name="synthetic", root=str(workdir.parent / "tiger_synthetic"))
         self.base_cfg = TigerModelConfig()
         base = TigerTask(self.base_cfg, self.data_cfg, workdir)
         self.train_set, self.eval_set = base.datasets()

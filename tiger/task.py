@@ -39,10 +39,11 @@ def build_sources(data: TigerDataConfig, cache_root: Path) -> tuple[Any, Any]:
 
     root = data.root
     if data.name == "synthetic":
-        from tiger.data.synthetic import SceneSpec, ensure_synthetic_dexycb
+        from tiger.data.synthetic import SPEC_FILE, SceneSpec, ensure_synthetic_dexycb
 
         root = root or str(cache_root / "tiger_synthetic")
-        ensure_synthetic_dexycb(root, SceneSpec(image_hw=list(data.image_hw), seed=data.seed))
+        if not (Path(root) / SPEC_FILE).is_file():
+            ensure_synthetic_dexycb(root, SceneSpec(image_hw=list(data.image_hw), seed=data.seed))
     elif root is None:
         raise FileNotFoundError("DexYCB needs data.root (docs/tiger.md#dexycb)")
     make = lambda split: DexYCBHandObject(root, split, data.mano_dir, data.max_samples)  # noqa: E731

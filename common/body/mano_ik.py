@@ -9,6 +9,7 @@ Bone lengths come from the MANO template of the given shape, so only bone direct
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 from smplx.lbs import batch_rodrigues
@@ -103,7 +104,7 @@ def solve_mano_ik(joints21: Tensor, mano_model: nn.Module, betas: Tensor | None 
     pose[:, 0] = _matrix_to_axis_angle(global_rot)
     for chain in _FINGER_CHAINS_21:
         parent_rot = global_rot
-        for joint, child in zip(chain[1:-1], chain[2:]):
+        for joint, child in pairwise(chain[1:]):
             template_bone = rest[:, child] - rest[:, joint]
             target_local = (parent_rot.transpose(1, 2) @ (target[:, child] - target[:, joint])[..., None])[..., 0]
             local_aa = swing_axis_angle(template_bone, target_local)

@@ -73,3 +73,20 @@ def test_sft_then_grpo_steps_change_weights(tmp_path: Path) -> None:
     model, summary = run_grpo(model, processor, rows, _cfg(1, 1e-3), model_cfg, tmp_path / "grpo")
     assert _changed(before, model) > 0
     assert summary["grpo_reward_first"] > 0.0
+
+
+@pytest.mark.parametrize("backbone", ["qwen3_vl", "qwen2_5_vl"])
+def test_grammar_is_backbone_agnostic(backbone: str) -> None:
+    model_cfg = _model_cfg()
+    model_cfg.backbone = backbone
+    model, processor = build_model_and_processor(model_cfg)
+    row = _rows(1)[0]
+    answer = row["completion"][0]["content"]
+    text = processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": row["prompt"][0]["content"]}]},
+         {"role": "assistant", "content": answer}])
+    inputs = processor(images=[row["image"]], text=[text], return_tensors="pt")
+    loss = model(**inputs, labels=inputs["input_ids"]).loss
+    assert torch.isfinite(loss)
+    ids = processor.tokenizer(answer)["input_ids"]
+    assert processor.tokenizer.decode(ids) == answer and len(ids) == 2 + 3 * 3 + 2 + 3 * 4

@@ -15,10 +15,10 @@ def _one_thread() -> None:
 
 @pytest.fixture(scope="session")
 def tiny_synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """3 subjects x 10 sequences x 1 camera x 2 frames (s0: 48 train frames, 4 test frames)."""
+    """3 subjects x 10 sequences x 1 camera x 2 frames of 72x96 (s0: 48 train frames, 4 test frames)."""
     from tiger.data.synthetic import SceneSpec, ensure_synthetic_dexycb
 
     root = tmp_path_factory.mktemp("tiger_synthetic")
     spec = SceneSpec(num_subjects=3, sequences_per_subject=10, cameras=1, frames_per_sequence=2,
-                     image_hw=[96, 128], focal=160.0, seed=3)
+                     image_hw=[72, 96], focal=120.0, seed=3)
     return ensure_synthetic_dexycb(root, spec)

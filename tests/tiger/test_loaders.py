@@ -99,8 +99,9 @@ def test_obman_loader_flips_blender_to_opencv(tmp_path: Path) -> None:
     affine = np.eye(4)
     affine[:3, :3] *= 0.8
     affine[:3, 3] = [0.02, 0.01, -0.6]                  # Blender camera looks down -z
-    meta = {"coords_3d": rng.normal(0, 0.05, (21, 3)) + [0, 0, -0.6], "verts_3d": rng.normal(0, 0.05, (778, 3)),
-            "class_id": "03797390", "sample_id": "abc123", "affine_transform": affine, "side": "right"}
+    meta = {"coords_3d": rng.normal(0, 0.05, (21, 3)) + np.array([0, 0, -0.6]),
+            "verts_3d": rng.normal(0, 0.05, (778, 3)), "class_id": "03797390", "sample_id": "abc123",
+            "affine_transform": affine, "side": "right"}
     with open(root / "test" / "meta" / "00000007.pkl", "wb") as f:
         pickle.dump(meta, f)
     segm = np.zeros((256, 256, 3), np.uint8)
@@ -123,5 +124,5 @@ def test_obman_loader_flips_blender_to_opencv(tmp_path: Path) -> None:
 
 
 def test_missing_dexycb_root_names_the_layout(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="docs/tiger.md#dexycb"):
+    with pytest.raises(FileNotFoundError, match=r"docs/tiger\.md#dexycb"):
         DexYCBHandObject(tmp_path / "nowhere", "train", cache_dir=tmp_path / "idx")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
+from smplx.lbs import batch_rodrigues
 
 from common.body import load_mano, mano_joints21
 from common.body.mano_ik import kabsch_rotation, mano_joints_from_pose, solve_mano_ik
-from smplx.lbs import batch_rodrigues
 
 
 def test_ik_recovers_joints_of_random_poses_within_1mm() -> None:

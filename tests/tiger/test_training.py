@@ -24,10 +24,10 @@ def test_refinement_beats_raw_prior_and_sphere(tiny_synthetic_root: Path, tmp_pa
     task = TigerTask(model_cfg, data_cfg, tmp_path)
     train_set, test_set = task.datasets()
     assert len(train_set) == 48 and len(test_set) == 4
-    trainer = Trainer(TrainerConfig(max_steps=40, batch_size=8, eval_batch_size=8, lr=2e-3, grad_clip=None,
+    trainer = Trainer(TrainerConfig(max_steps=80, batch_size=8, eval_batch_size=8, lr=2e-3, grad_clip=None,
                                     progress_bar=False, log_every=20), task, tmp_path / "run")
     metrics = trainer.fit()
-    assert list(metrics)[0] == "cd_o"
+    assert next(iter(metrics)) == "cd_o"
     model = trainer.model.eval()
     loader = DataLoader(test_set, batch_size=8)
     refined, _ = task.score(task.predictions(model, loader))
@@ -45,10 +45,10 @@ def test_refinement_beats_raw_prior_and_sphere(tiny_synthetic_root: Path, tmp_pa
 def test_synthetic_scenes_follow_the_dexycb_layout(tiny_synthetic_root: Path, tmp_path: Path) -> None:
     data = DexYCBHandObject(tiny_synthetic_root, "test", cache_dir=tmp_path)
     sample = data[0]
-    assert sample[S.IMAGE].shape == (3, 96, 128)
-    verts, _ = data.object_model(sample["object_model"])
-    obj = verts @ sample[S.OBJECT_POSE][:3, :3].T + sample[S.OBJECT_POSE][:3, 3]
+    assert sample[S.IMAGE].shape == (3, 72, 96)
+    obj = data.contact_points(sample["object_model"]) @ sample[S.OBJECT_POSE][:3, :3].T + sample[S.OBJECT_POSE][:3, 3]
     gap = np.linalg.norm(obj[:, None] - sample[S.VERTICES_CAM][None], axis=-1).min()
     assert gap < 0.005                                   # kept by the 5 mm contact rule
-    assert (sample[S.OBJECT_MASK] <= sample[S.OBJECT_MASK_AMODAL]).all()
-    assert sample[S.OBJECT_MASK_AMODAL].sum() > sample[S.OBJECT_MASK].sum() > 0
+    samples = [data[i] for i in range(len(data))]
+    assert all((s[S.OBJECT_MASK] <= s[S.OBJECT_MASK_AMODAL]).all() and s[S.OBJECT_MASK].any() for s in samples)
+    assert any(s[S.OBJECT_MASK_AMODAL].sum() > s[S.OBJECT_MASK].sum() for s in samples)   # hand occludes

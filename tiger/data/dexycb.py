@@ -93,6 +93,14 @@ class DexYCBHandObject(RealFormatDataset):
             self._models[name] = read_obj(self.root / "models" / name / "textured_simple.obj")
         return self._models[name]
 
+    def contact_points(self, name: str) -> np.ndarray:
+        """Object vertices plus 2,048 seeded surface samples (object frame): the contact rule's object side,
+        which equals gSDF's vertex test on dense YCB meshes and stays valid on coarse meshes."""
+        from common.metrics.pointcloud import sample_surface
+
+        verts, faces = self.object_model(name)
+        return np.concatenate([verts, sample_surface(verts, faces, 2048, 0)])
+
     def mano_forward(self, pose_m: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """MANO vertices (778,3) m camera frame and the absolute 48-d axis-angle pose from a pose_m row (51,)."""
         model = self.mano()
@@ -138,7 +146,7 @@ class DexYCBHandObject(RealFormatDataset):
         if self.split == "test":
             verts, _ = self.mano_forward(labels["pose_m"][0], np.asarray(betas, np.float32))
             pose = labels["pose_y"][grasp]
-            obj = self.object_model(name)[0] @ pose[:, :3].T + pose[:, 3]
+            obj = self.contact_points(name) @ pose[:, :3].T + pose[:, 3]
             if cKDTree(verts).query(obj)[0].min() > CONTACT_THRESHOLD_M:
                 return None
         rel = serial_dir.relative_to(self.root)
@@ -175,5 +183,6 @@ class DexYCBHandObject(RealFormatDataset):
                 S.VERTICES_CAM: verts.astype(np.float32), S.OBJECT_POSE: pose,
                 S.OBJECT_CATEGORY: category_text(record["model"]), S.OBJECT_MASK: seg == record["ycb_id"],
                 S.OBJECT_MASK_AMODAL: amodal, S.HAND_SIDE: "right", S.SEQUENCE_ID: record["id"],
-                S.FRAME_ID: record["frame"], S.MANO: {S.BETAS: betas, S.POSE: full_pose.astype(np.float32), S.TRANSL: pose_m[48:]},
+                S.FRAME_ID: record["frame"],
+                S.MANO: {S.BETAS: betas, S.POSE: full_pose.astype(np.float32), S.TRANSL: pose_m[48:]},
                 "object_model": record["model"]}

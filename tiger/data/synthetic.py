@@ -35,6 +35,8 @@ OBJECT_RGB: tuple[tuple[float, float, float], ...] = (
     (0.85, 0.15, 0.12), (0.15, 0.7, 0.2), (0.15, 0.3, 0.85), (0.95, 0.85, 0.15), (0.55, 0.2, 0.7),
     (0.95, 0.5, 0.1), (0.3, 0.3, 0.3))
 PALM_IDS = (0, 5, 9, 13, 17)
+SPEC_FILE = "synthetic_spec.json"
+"""Written last under the root: the scene spec of a complete synthetic set (an existing set is reused)."""
 
 
 @dataclass
@@ -180,8 +182,8 @@ class GraspSceneWriter:
         out_dir.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(out_dir / f"color_{frame:06d}.jpg"), rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
         pose_y = np.concatenate([rot, trans[:, None]], 1)[None].astype(np.float32)
-        np.savez_compressed(out_dir / f"labels_{frame:06d}.npz", seg=seg, seg_amodal=amodal.astype(np.uint8), pose_y=pose_y,
-                            pose_m=pose_m, joint_3d=joints[None].astype(np.float32),
+        np.savez_compressed(out_dir / f"labels_{frame:06d}.npz", seg=seg, seg_amodal=amodal.astype(np.uint8),
+                            pose_y=pose_y, pose_m=pose_m, joint_3d=joints[None].astype(np.float32),
                             joint_2d=(proj[:, :2] / proj[:, 2:])[None].astype(np.float32))
 
     def _mean(self) -> np.ndarray:
@@ -192,7 +194,7 @@ def ensure_synthetic_dexycb(root: str | Path, spec: SceneSpec | None = None) -> 
     """Write the synthetic set under `root` unless the same spec is already there; return `root`."""
     spec = spec or SceneSpec()
     root = Path(root)
-    stamp = root / "synthetic_spec.json"
+    stamp = root / SPEC_FILE
     wanted = json.dumps(asdict(spec), sort_keys=True)
     if stamp.is_file() and stamp.read_text() == wanted:
         return root

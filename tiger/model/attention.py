@@ -19,7 +19,7 @@ class CollaborativeAttention(nn.Module):
 
     def forward(self, geo: Tensor, visual: Tensor, global_feat: Tensor) -> tuple[Tensor, Tensor]:
         """geo (B,S,Cg), visual map (B,Cv,H,W), global (B,Cvg) -> fused (B,S,Cg+Cv), weights W (B,S,H*W)."""
-        b, c, h, w = visual.shape
+        h, w = visual.shape[-2:]
         if h * w != self.num_regions:
             raise ValueError(f"attention was built for {self.num_regions} regions, got a {h}x{w} feature map")
         query = torch.cat([geo, global_feat.unsqueeze(1).expand(-1, geo.shape[1], -1)], dim=-1)

@@ -153,10 +153,8 @@ class PointEImageToPoints:
     def __call__(self, image: GeneratedImage) -> np.ndarray:
         from PIL import Image
 
-        samples = None
-        for samples in self.sampler.sample_batch_progressive(
-                batch_size=1, model_kwargs={"images": [Image.fromarray(image.rgb)]}):
-            pass
+        *_, samples = self.sampler.sample_batch_progressive(
+            batch_size=1, model_kwargs={"images": [Image.fromarray(image.rgb)]})
         return np.asarray(self.sampler.output_to_point_clouds(samples)[0].coords, dtype=np.float32)
 
 

@@ -1,0 +1,47 @@
+"""Figure for people: predicted vs ground-truth wrist trajectories (top view) beside the last observed frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+WRISTS = (0, 21)
+
+
+def plot_forecasts(path: Path, out: dict[str, np.ndarray], baseline: np.ndarray, frames: np.ndarray,
+                   texts: list[str], num: int = 4) -> Path:
+    """Top view (canonical x forward, y left, metres) of past, GT, EggFlow and CVM wrists for `num` clips."""
+    num = min(num, len(out["pred"]), len(frames) if len(frames) else num)
+    fig, axes = plt.subplots(2, num, figsize=(3.6 * num, 7), squeeze=False)
+    for i in range(num):
+        if len(frames):
+            axes[0, i].imshow(frames[i][-1])
+        axes[0, i].set_title(texts[i] if i < len(texts) else "", fontsize=9)
+        axes[0, i].axis("off")
+        ax = axes[1, i]
+        for k, w in enumerate(WRISTS):
+            valid = out["valid"][i, :, w]
+            past = out["past"][i, :, w]
+            ax.plot(past[:, 0], past[:, 1], color="0.6", lw=2, label="observed" if k == 0 else None)
+            gt = out["gt"][i, valid, w]
+            ax.plot(gt[:, 0], gt[:, 1], "g-o", ms=3, label="ground truth" if k == 0 else None)
+            ax.plot(out["pred"][i, :, w, 0], out["pred"][i, :, w, 1], "r-o", ms=3,
+                    label="EggFlow" if k == 0 else None)
+            ax.plot(baseline[i, :, w, 0], baseline[i, :, w, 1], "b--", label="CVM" if k == 0 else None)
+        ax.set_xlabel("x forward (m)")
+        ax.set_ylabel("y left (m)")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=8)
+    fig.suptitle("EggFlow wrist forecasts, canonical frame top view (synthetic data, stand-in hands)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
