@@ -104,6 +104,20 @@ def smplh_to_smpl_pose(pose: np.ndarray) -> np.ndarray:
     return np.concatenate([pose[:66], np.zeros(6)])
 
 
+def smpl_params_in_camera(fit: dict[str, np.ndarray], body_model: torch.nn.Module, rot: np.ndarray,
+                          trans: np.ndarray) -> dict[str, np.ndarray]:
+    """SMPL parameters (global_orient, body_pose (69,), betas, transl) of a world-frame SMPL-H fit, re-expressed
+    in the camera frame x_cam = rot x_world + trans. SMPL rotates about the rest root joint J0, hence
+    transl_cam = rot (J0 + transl) + trans - J0."""
+    pose = smplh_to_smpl_pose(fit["pose"])
+    betas = torch.as_tensor(fit["betas"][None, :10], dtype=torch.float32)
+    with torch.no_grad():
+        root = body_model(betas=betas).joints[0, 0].double().numpy()       # rest pose, zero translation
+    orient = Rotation.from_matrix(rot @ Rotation.from_rotvec(pose[:3]).as_matrix()).as_rotvec()
+    return {"global_orient": orient, "body_pose": pose[3:], "betas": fit["betas"][:10],
+            "transl": rot @ (root + fit["trans"]) + trans - root}
+
+
 def load_object_template(root: Path, obj: str) -> tuple[np.ndarray, np.ndarray]:
     """Simplified template (verts centred on their mean, faces): fits map it by v = R(angle) v + trans."""
     if obj not in SIMPLIFIED_TEMPLATES:
@@ -144,16 +158,17 @@ class BehaveClips(Dataset):
 
     Labels come from the GT fits (SMPL `fit02` through `body_model`, object `fit01`); the network input
     points are the same template samples posed by `rough_object_fit` (e.g. a tracker's output written in
-    the fit layout) or by the GT fit when None. Coordinates are in the chosen Kinect's colour frame (m).
+    the fit layout) or by the GT fit when None; `rough_smpl_fit` likewise gives the rough body for the
+    pipeline. Coordinates are in the chosen Kinect's colour frame (m).
     """
 
     def __init__(self, root: str | Path, split: str, frames: int, body_model: torch.nn.Module,
                  part_labels: np.ndarray, image_size: int = 64, num_points: int = 256, kid: int = 1,
-                 rough_object_fit: str | None = None, seed: int = 0) -> None:
+                 rough_object_fit: str | None = None, rough_smpl_fit: str | None = None, seed: int = 0) -> None:
         self.root = Path(root)
         self.frames, self.kid, self.image_size, self.num_points = frames, kid, image_size, num_points
         self.body_model, self.part_labels = body_model, np.asarray(part_labels)
-        self.rough_object_fit, self.seed = rough_object_fit, seed
+        self.rough_object_fit, self.rough_smpl_fit, self.seed = rough_object_fit, rough_smpl_fit, seed
         self.clips = self.build_index(read_split(self.root, split))
         self._templates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -209,13 +224,20 @@ class BehaveClips(Dataset):
             if (frame_dir / name).exists():
                 mask |= cv2.imread(str(frame_dir / name), cv2.IMREAD_GRAYSCALE) > 127
         crop, K_crop = square_crop(image, mask, K, self.image_size)
-        return {"image": crop.transpose(2, 0, 1).astype(np.float32) / 255.0, "K": K_crop,
+        gt_params = smpl_params_in_camera(smpl_fit, self.body_model, rot, trans)
+        rough_params = (gt_params if self.rough_smpl_fit is None else smpl_params_in_camera(
+            read_smpl_fit(frame_dir, self.rough_smpl_fit), self.body_model, rot, trans))
+        params = {f"gt_{k}": gt_params[k] for k in ("global_orient", "body_pose", "transl")}
+        params.update({f"rough_{k}": rough_params[k] for k in ("global_orient", "body_pose", "transl")})
+        params["betas"] = gt_params["betas"]
+        return {**params, "image": crop.transpose(2, 0, 1).astype(np.float32) / 255.0, "K": K_crop,
                 "object_points": rough_obj, "gt_object_points": gt_obj, "labels": labels,
                 "body_verts": verts_cam}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
         """Clip dict: images (T,3,S,S) [0,1], K (T,3,3), object_points/gt_object_points (T,N,3) m camera
-        frame, labels (T,N) int64, body_verts (T,6890,3) GT, sequence_id."""
+        frame, labels (T,N) int64, body_verts (T,6890,3) GT, camera-frame SMPL parameters gt_*/rough_*
+        (global_orient (T,3), body_pose (T,69), transl (T,3)), betas (T,10), sequence_id."""
         clip = self.clips[index]
         seq_dir = self.root / "sequences" / clip.seq
         info = read_info(seq_dir)
@@ -225,6 +247,7 @@ class BehaveClips(Dataset):
             "images": torch.as_tensor(np.stack([f["image"] for f in frames])),
             "labels": torch.as_tensor(np.stack([f["labels"] for f in frames])),
             "sequence_id": clip.seq}
-        for key in ("K", "object_points", "gt_object_points", "body_verts"):
+        for key in ("K", "object_points", "gt_object_points", "body_verts", "gt_global_orient", "gt_body_pose",
+                    "gt_transl", "rough_global_orient", "rough_body_pose", "rough_transl", "betas"):
             out[key] = torch.as_tensor(np.stack([f[key] for f in frames]), dtype=torch.float32)
         return out

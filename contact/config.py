@@ -41,7 +41,7 @@ class ContactDataConfig:
     rough_rot_deg: float = 3.0           # object rotation noise of the rough fit (degrees)
     rough_trans_m: float = 0.02          # object translation noise of the rough fit (m)
     body_trans_m: float = 0.10           # body translation error of the rough fit (m, mostly depth)
-    chain_rot_deg: float = 15.0          # rotation noise on the contact chain's joints (degrees)
+    chain_rot_deg: float = 8.0           # rotation noise on the contact chain's joints (degrees)
     cache: bool = True                   # cache generated clips under paths.cache_dir/contact
 
 

@@ -22,8 +22,8 @@ _CLASS_COLORS = np.vstack([PART_COLORS, [[0.85, 0.85, 0.85]]])
 def _scatter_labels(ax: plt.Axes, image: np.ndarray, uv: np.ndarray, labels: np.ndarray, title: str) -> None:
     ax.imshow(image, interpolation="nearest")
     order = np.argsort(labels != NO_CONTACT)                          # contact points drawn on top
-    ax.scatter(uv[order, 0], uv[order, 1], c=_CLASS_COLORS[labels[order]], s=6,
-               edgecolors=np.where(labels[order, None] == NO_CONTACT, "none", "k"), linewidths=0.3)
+    edges = np.where((labels[order] == NO_CONTACT)[:, None], [[0.0, 0, 0, 0]], [[0.0, 0, 0, 1]])
+    ax.scatter(uv[order, 0], uv[order, 1], c=_CLASS_COLORS[labels[order]], s=6, edgecolors=edges, linewidths=0.3)
     ax.set_title(title, fontsize=7)
     ax.axis("off")
 

@@ -17,7 +17,9 @@ from torch import Tensor
 
 from common.metrics import behave_chamfer
 from contact.labels import NO_CONTACT, PART_NAMES
-from kinematics import PART_TO_CHAIN, NeuralIKConfig, solve_contact
+from kinematics.chains import PART_TO_CHAIN
+from kinematics.neural_ik import NeuralIKConfig
+from kinematics.refine import solve_contact
 
 
 @dataclass

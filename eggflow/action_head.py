@@ -85,7 +85,7 @@ class FlowmatchingActionHead(nn.Module):
         self.action_proj_in = nn.Linear(HAND_DIM, cfg.max_action_dim)
         self.action_proj_out = nn.Linear(cfg.max_action_dim, HAND_DIM)
         for adapter in (self.state_proj_in, self.action_proj_in, self.action_proj_out):
-            nn.init.normal_(adapter.weight, std=adapter.in_features ** -0.5)  # EggHand: N(0, 0.02)
+            nn.init.normal_(adapter.weight, std=0.02)  # EggHand's init
             nn.init.zeros_(adapter.bias)
         self.state_encoder = CategorySpecificMLP(n_cat, cfg.max_state_dim, cfg.hidden_size,
                                                  cfg.input_embedding_dim)

@@ -60,6 +60,7 @@ class EggFlowModelConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     objective: str = "egghand"           # egghand (L1 abs/rel + pairwise on sampler output) | velocity
+    target: str = "last_observed"        # head outputs offsets from the last observed pose | absolute (paper)
     loss_weights: list[float] = field(default_factory=lambda: [0.6, 0.2, 0.2])  # abs, rel, pairwise
     groot_checkpoint: str | None = None  # .safetensors/.pt state_dict with GR00T `action_head.*` keys
     pretrain_head_steps: int = 0         # >0: pretrain the head on a disjoint synthetic motion set first
@@ -67,6 +68,8 @@ class EggFlowModelConfig:
     def __post_init__(self) -> None:
         if self.objective not in ("egghand", "velocity"):
             raise ValueError(f"model.objective={self.objective!r}: choose 'egghand' or 'velocity'")
+        if self.target not in ("last_observed", "absolute"):
+            raise ValueError(f"model.target={self.target!r}: choose 'last_observed' or 'absolute'")
         if len(self.loss_weights) != 3:
             raise ValueError("model.loss_weights needs 3 weights (abs, rel, pairwise)")
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from eggflow.baselines import last_valid
 from eggflow.canonical import make_window
 from eggflow.config import EggFlowDataConfig
 from eggflow.encoder import EgoVideoEncoder
@@ -93,17 +94,23 @@ def build_synthetic(cfg: EggFlowDataConfig, encoder: EgoVideoEncoder, num_clips:
 
 
 def normalisation_stats(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Per-coordinate min/max (metres) over valid past and future joints, and over the 12 extrinsics."""
+    """Per-coordinate min/max (metres): absolute joints + 12 extrinsics (state, EggHand's stats) and the
+    targets as offsets from the last observed pose (`offset_*`), over valid joints only."""
+    def min_max(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.where(valid[..., None], x, np.inf).min(0).ravel()
+        hi = np.where(valid[..., None], x, -np.inf).max(0).ravel()
+        unseen = ~np.isfinite(lo) | ~np.isfinite(hi) | (hi - lo < 1e-6)
+        return np.where(unseen, -1.0, lo), np.where(unseen, 1.0, hi)
+
     hands = np.concatenate([arrays["past"].reshape(-1, 42, 3), arrays["future"].reshape(-1, 42, 3)])
     valid = np.concatenate([arrays["past_valid"].reshape(-1, 42), arrays["future_valid"].reshape(-1, 42)])
-    lo = np.where(valid[..., None], hands, np.inf).min(0).ravel()
-    hi = np.where(valid[..., None], hands, -np.inf).max(0).ravel()
-    unseen = ~np.isfinite(lo) | ~np.isfinite(hi)
-    lo, hi = np.where(unseen, -1.0, lo), np.where(unseen, 1.0, hi)
+    lo, hi = min_max(hands, valid)
+    offsets = arrays["future"] - last_valid(arrays["past"], arrays["past_valid"])[:, None]
+    off_lo, off_hi = min_max(offsets.reshape(-1, 42, 3), arrays["future_valid"].reshape(-1, 42))
     extr = arrays["past_extrinsics"].reshape(-1, 12)
-    as_t = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
-    return {"hand_min": as_t(lo), "hand_max": as_t(hi), "state_min": as_t(np.concatenate([lo, extr.min(0)])),
-            "state_max": as_t(np.concatenate([hi, extr.max(0)]))}
+    stats = {"hand_min": lo, "hand_max": hi, "offset_min": off_lo, "offset_max": off_hi,
+             "state_min": np.concatenate([lo, extr.min(0)]), "state_max": np.concatenate([hi, extr.max(0)])}
+    return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in stats.items()}
 
 
 class CorruptedView(Dataset):

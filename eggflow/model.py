@@ -41,29 +41,50 @@ class EggFlowModel(nn.Module):
         self.cfg = cfg
         self.backbone = Backbone(cfg, cache_dir, seed)
         self.action_head = FlowmatchingActionHead(cfg.head, horizon, obs_len)
-        for name, dim in (("hand", HAND_DIM), ("state", STATE_DIM)):
+        for name, dim in (("hand", HAND_DIM), ("offset", HAND_DIM), ("state", STATE_DIM)):
             self.register_buffer(f"{name}_min", -torch.ones(dim))
             self.register_buffer(f"{name}_max", torch.ones(dim))
         if cfg.groot_checkpoint:
             load_groot_action_head(self.action_head, cfg.groot_checkpoint)
 
-    def set_normalisation(self, hand_min: Tensor, hand_max: Tensor, state_min: Tensor, state_max: Tensor) -> None:
-        """Min-max statistics (metres) that map each coordinate to [-1, 1] (EggHand's meta/stats.json)."""
-        for name, value in (("hand_min", hand_min), ("hand_max", hand_max), ("state_min", state_min),
-                            ("state_max", state_max)):
+    def set_normalisation(self, **stats: Tensor) -> None:
+        """Min-max statistics (metres) mapping each coordinate to [-1, 1] (EggHand's meta/stats.json)."""
+        for name, value in stats.items():
             getattr(self, name).copy_(value)
 
-    def _norm(self, x: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    @staticmethod
+    def _norm(x: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
         return 2 * (x - lo) / (hi - lo).clamp(min=1e-6) - 1
 
-    def normalise_hands(self, hands: Tensor) -> Tensor:
-        """(B,T,42,3) metres -> (B,T,126) in [-1, 1]."""
-        return self._norm(hands.flatten(2), self.hand_min, self.hand_max)
+    @staticmethod
+    def _denorm(x: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+        return (x + 1) / 2 * (hi - lo).clamp(min=1e-6) + lo
 
-    def denormalise_hands(self, x: Tensor) -> Tensor:
-        """(B,T,126) normalised -> (B,T,42,3) metres."""
-        hands = (x + 1) / 2 * (self.hand_max - self.hand_min).clamp(min=1e-6) + self.hand_min
-        return hands.view(*x.shape[:2], NUM_JOINTS, 3)
+    def anchor(self, batch: dict) -> Tensor:
+        """Last valid observed position of every joint (B,42,3) metres; zeros for never-observed joints."""
+        valid = batch["past_valid"]
+        steps = torch.arange(valid.shape[1], device=valid.device)[None, :, None]
+        latest = torch.where(valid, steps, -1).amax(1)
+        picked = batch["past"].gather(1, latest.clamp(min=0)[:, None, :, None].expand(-1, 1, -1, 3))[:, 0]
+        return torch.where((latest >= 0)[..., None], picked, torch.zeros_like(picked))
+
+    def head_target(self, batch: dict) -> Tensor:
+        """What the flow head generates: (B,H,126) normalised absolute joints or offsets from the anchor."""
+        future = batch["future"]
+        if self.cfg.target == "absolute":
+            return self._norm(future.flatten(2), self.hand_min, self.hand_max)
+        return self._norm((future - self.anchor(batch)[:, None]).flatten(2), self.offset_min, self.offset_max)
+
+    def to_metres(self, x: Tensor, batch: dict) -> Tensor:
+        """Head output (B,H,126) -> (B,H,42,3) canonical-frame metres."""
+        if self.cfg.target == "absolute":
+            return self._denorm(x, self.hand_min, self.hand_max).view(*x.shape[:2], NUM_JOINTS, 3)
+        offsets = self._denorm(x, self.offset_min, self.offset_max).view(*x.shape[:2], NUM_JOINTS, 3)
+        return self.anchor(batch)[:, None] + offsets
+
+    def normalise_hands(self, hands: Tensor) -> Tensor:
+        """(B,T,42,3) metres -> EggHand's normalised absolute space (per-coordinate min-max to [-1, 1])."""
+        return self._norm(hands, self.hand_min.view(NUM_JOINTS, 3), self.hand_max.view(NUM_JOINTS, 3))
 
     def state(self, batch: dict) -> Tensor:
         """138-D normalised state per past step; invalid joints set to 0 (mid-range)."""
@@ -83,19 +104,21 @@ class EggFlowModel(nn.Module):
         return self.action_head.encode_vl(self.backbone(vision, text))
 
     def forward(self, batch: dict) -> tuple[Tensor, dict[str, float]]:
-        """Training loss: EggHand's objective on the 4-step sampler output, or the velocity loss."""
+        """Training loss: EggHand's objective on the 4-step sampler output, or the velocity loss.
+
+        EggHand's terms are computed in its normalised absolute space whatever the head's target.
+        """
         state, vl = self.state(batch), self.vl_tokens(batch)
-        target = self.normalise_hands(batch["future"])
         valid = batch["future_valid"]
         if self.cfg.objective == "velocity":
             mask = valid.repeat_interleave(3, dim=-1).float()
-            return self.action_head.velocity_loss(target, state, vl, mask)
-        pred = self.action_head.get_action(state, vl)
-        shape = (*pred.shape[:2], NUM_JOINTS, 3)
-        return egghand_loss(pred.view(shape), target.view(shape), valid, self.cfg.loss_weights)
+            return self.action_head.velocity_loss(self.head_target(batch), state, vl, mask)
+        pred = self.to_metres(self.action_head.get_action(state, vl), batch)
+        return egghand_loss(self.normalise_hands(pred), self.normalise_hands(batch["future"]), valid,
+                            self.cfg.loss_weights)
 
     @torch.no_grad()
     def forecast(self, batch: dict, generator: torch.Generator | None = None) -> Tensor:
         """(B,H,42,3) canonical-frame metres from the 4-step Euler sampler."""
         pred = self.action_head.get_action(self.state(batch), self.vl_tokens(batch), generator=generator)
-        return self.denormalise_hands(pred)
+        return self.to_metres(pred, batch)

@@ -17,7 +17,9 @@ Refinement entry point for other pipelines (e.g. the contact paper)::
     out["params"]      # refined params, same keys; joints outside the chain keep their rotations bit for bit
     out["joints"]      # (B,24,3) SMPL or (B,21,3) MANO joints (OpenPose order), incl. translation
     out["vertices"]    # (B,V,3) smplx mesh of the refined params
-    out["reach"], out["steps"], out["loss"], out["converged"]   # per-problem diagnostics
+    out["reach"]       # (B,) m, target joint to the contact-point centroid
+    out["mean_distance"]  # (B,) m, mean distance target joint -> contact points (the L_IK term, never 0)
+    out["steps"], out["loss"], out["initial_loss"], out["converged"]   # per-problem diagnostics
 
 No offline training: every call optimises one small MLP per problem online (batched).
 """

@@ -23,9 +23,14 @@ def _shaped_template(model: torch.nn.Module, betas: Tensor) -> Tensor:
 
 
 def smpl_rest_joints(model: torch.nn.Module, betas: Tensor) -> Tensor:
-    """(B,24,3) rest joints J_regressor @ shaped template, as smplx computes them (float64)."""
-    shaped = _shaped_template(model, betas)
-    return vertices2joints(model.J_regressor, shaped).double()
+    """(B,24,3) rest joints J_regressor @ (v_template + shapedirs betas), as smplx computes them (float64).
+
+    Regresses the template and the shape directions first (the map is linear), so no (B,6890,3) mesh is built.
+    """
+    n_betas = model.shapedirs.shape[-1]
+    joint_template = model.J_regressor.double() @ model.v_template.double()
+    joint_dirs = torch.einsum("jv,vkl->jkl", model.J_regressor.double(), model.shapedirs.double())
+    return joint_template[None] + torch.einsum("bl,jkl->bjk", betas.double()[:, :n_betas], joint_dirs)
 
 
 def mano_rest_joints21(model: torch.nn.Module, betas: Tensor) -> Tensor:

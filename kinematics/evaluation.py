@@ -18,8 +18,9 @@ def smpl_vertices(model: torch.nn.Module, pose: torch.Tensor, betas: torch.Tenso
     """(B,6890,3) float64 mesh vertices (metres) of SMPL pose (B,24,3), betas, transl."""
     out = []
     for s in range(0, pose.shape[0], chunk):
-        zeros = {"global_orient": torch.zeros(1), "betas": betas[s:s + chunk].float()}
-        params = smpl_params_from_pose(pose[s:s + chunk].float(), zeros, transl[s:s + chunk].float())
+        part = pose[s:s + chunk].float()
+        params = smpl_params_from_pose(part, {"global_orient": part[:, 0], "betas": betas[s:s + chunk].float()},
+                                       transl[s:s + chunk].float())
         out.append(model(**params).vertices.double().cpu().numpy())
     return np.concatenate(out)
 

@@ -110,7 +110,7 @@ def bounded_sin_cos(y: Tensor, gamma: float, use_tanh: bool) -> tuple[Tensor, Te
     """Eq. (12): sin = sin(gamma) tanh(y), cos = sqrt(1 - sin^2); plain ablation: angle = y (radians)."""
     if use_tanh:
         s = math.sin(gamma) * torch.tanh(y)
-        return s, (1.0 - s * s).clamp_min(0.0).sqrt()
+        return s, (1.0 - s * s).clamp_min(1e-12).sqrt()
     return torch.sin(y), torch.cos(y)
 
 

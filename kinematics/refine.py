@@ -19,7 +19,7 @@ from kinematics.body_adapter import (
 )
 from kinematics.chains import KinematicChain, get_chain
 from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
-from kinematics.objective import IKProblem, IKResult
+from kinematics.objective import IKProblem, IKResult, reach_distance
 from kinematics.trust_region import TrustRegionConfig, solve_trust_region
 
 
@@ -72,22 +72,24 @@ def solve_contact(body_params: dict[str, Tensor], chain_name: str, target_points
     the parameters belong to (default: common.body.load_smpl()/load_mano()). root_2d (B,2) pixels + K (B,3,3)
     enable the 2D root term (then params/targets must be in that camera's frame). solver: "neural" (paper)
     or "trust_region" (baseline). Output keys: params (same keys as body_params), joints (B,J,3), vertices
-    (B,V,3) or None, reach (B,) m, steps, loss, initial_loss, converged (B,), result (IKResult).
+    (B,V,3) or None, reach (B,) m = target joint to the contact centroid, mean_distance (B,) m = mean
+    distance of the target joint to the valid contact points (the eq. 14 term), steps, loss, initial_loss,
+    converged (B,), result (IKResult).
     """
     chain = get_chain(chain_name)
     if model is None:
         model = load_smpl() if chain.tree == "smpl" else load_mano()
     device = body_params["global_orient"].device
     model = model.to(device)
-    problem = build_problem(body_params, chain, target_points, model, target_mask, root_2d, K)
+    problem = build_problem(body_params, chain, target_points, model, target_mask, root_2d, K).to(device, torch.float64)
     solver_cfg = _config(cfg, solver)
     if solver == "neural":
-        result: IKResult = solve_neural_ik(problem.to(device, torch.float64), solver_cfg)
+        result: IKResult = solve_neural_ik(problem, solver_cfg)
     elif solver == "trust_region":
         result = solve_trust_region(problem, solver_cfg)
     else:
         raise ValueError(f"solver={solver!r}: choose 'neural' or 'trust_region'")
-    pose, transl = result.pose.to(device), result.transl.to(device)
+    pose, transl, joints = result.pose.to(device), result.transl.to(device), result.joints.to(device)
     if chain.tree == "smpl":
         params = smpl_params_from_pose(pose, body_params, transl)
     else:
@@ -96,6 +98,7 @@ def solve_contact(body_params: dict[str, Tensor], chain_name: str, target_points
     if return_vertices:
         with torch.no_grad():
             vertices = model(**{k: v.to(model.shapedirs.dtype) for k, v in params.items()}).vertices
-    return {"params": params, "joints": result.joints.to(device), "vertices": vertices,
-            "reach": result.reach, "steps": result.steps, "loss": result.loss,
-            "initial_loss": result.initial_loss, "converged": result.converged, "result": result}
+    return {"params": params, "joints": joints, "vertices": vertices, "reach": result.reach.to(device),
+            "mean_distance": reach_distance(joints, problem, "mean_distance"), "steps": result.steps,
+            "loss": result.loss, "initial_loss": result.initial_loss, "converged": result.converged,
+            "result": result}

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 from torch import Tensor
 
+from common.geometry import axis_angle_to_matrix
 from kinematics.body_adapter import smpl_rest_joints
 from kinematics.chains import get_chain
+from kinematics.fk import forward_kinematics
 from kinematics.objective import IKProblem
 
 
@@ -68,8 +71,6 @@ def _random_pose(rng: np.random.Generator, batch: int) -> np.ndarray:
 
 def _compose_yaw(yaw: np.ndarray) -> np.ndarray:
     """Axis-angle of R_x(pi) @ R_y(yaw): upright in a y-down camera, facing it, turned by `yaw`."""
-    from scipy.spatial.transform import Rotation
-
     rot = Rotation.from_rotvec([math.pi, 0.0, 0.0]) * Rotation.from_rotvec(np.outer(yaw, [0.0, 1.0, 0.0]))
     return rot.as_rotvec()
 
@@ -77,9 +78,6 @@ def _compose_yaw(yaw: np.ndarray) -> np.ndarray:
 def make_interactions(model: torch.nn.Module, batch: int, chain_name: str, seed: int = 0,
                       noise: NoiseConfig | None = None, n_contact: int = 32, radius: float = 0.03) -> Interactions:
     """B interactions for one chain of the SMPL `model` (float64 tensors, CPU)."""
-    from common.geometry import axis_angle_to_matrix
-    from kinematics.fk import forward_kinematics
-
     noise = noise or NoiseConfig()
     rng = np.random.default_rng(seed)
     chain = get_chain(chain_name)
@@ -107,7 +105,7 @@ def make_interactions(model: torch.nn.Module, batch: int, chain_name: str, seed:
     rough_pose[:, rot_ids] += torch.from_numpy(rng.normal(scale=noise.rot_std, size=(batch, len(rot_ids), 3)))
     rough_transl = gt_transl + torch.from_numpy(rng.normal(size=(batch, 3)) * np.array(noise.transl_std))
     K = camera_intrinsics(batch)
-    root_uv = (joints[:, 0] @ K.transpose(1, 2)[0])
+    root_uv = joints[:, 0] @ K[0].T
     root_2d = root_uv[:, :2] / root_uv[:, 2:] + torch.from_numpy(rng.normal(scale=noise.root_2d_std,
                                                                            size=(batch, 2)))
     problem = IKProblem(chain, rest, rough_pose, rough_transl, targets, None, root_2d, K)

@@ -16,7 +16,7 @@ from posellm.crop import crop_matrix, image_to_norm, norm_to_image
 from posellm.data import PersonInstance, crop_instance
 from posellm.keypoints import NOVEL_KEYPOINTS
 from posellm.model import PoseLLM, normalise_images
-from posellm.text import PromptCodec, parse_answer
+from posellm.text import PromptCodec, format_answer, parse_answer
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +146,57 @@ def mpii_scores(instances: list[PersonInstance], preds: Predictions) -> dict[str
         out[f"PCKh_novel_{name}"] = pckh(preds.keypoints[:, sl], gt[:, sl], heads, valid[:, sl])
     out["unparsed_rate"] = preds.unparsed / max(preds.parsed.size, 1)
     return out
+
+
+def _visible_queries(instances: list[PersonInstance], image_size: int) -> list[tuple[int, int, np.ndarray]]:
+    """(instance, keypoint, xy normalised to the crop) for every labelled keypoint inside its crop."""
+    out = []
+    for i, inst in enumerate(instances):
+        xy = image_to_norm(inst.keypoints[:, :2], crop_matrix(inst.center, inst.size, image_size), image_size)
+        for k in np.flatnonzero((inst.keypoints[:, 2] > 0) & (xy >= 0).all(1) & (xy < 1).all(1)):
+            out.append((i, int(k), xy[k]))
+    return out
+
+
+def tenths_digit(xy_norm: np.ndarray) -> int:
+    """The first decimal of x as written in the answer ('[0.512,...]' -> 5)."""
+    return int(format_answer(xy_norm)[3])
+
+
+@torch.no_grad()
+def x_tenths_nll(model: nn.Module, codec: PromptCodec, instances: list[PersonInstance], image_size: int,
+                 mean: list[float], std: list[float]) -> np.ndarray:
+    """Per-query negative log-likelihood (nats) of the true first decimal of x, given image and question."""
+    net = base_network(model)
+    net.eval()
+    queries = _visible_queries(instances, image_size)
+    crops = np.stack([crop_instance(inst, image_size)[0] for inst in instances])
+    img_all = net.image_embeddings(normalise_images(crops, mean, std))
+    nll = []
+    for start in range(0, len(queries), 64):
+        chunk = queries[start:start + 64]
+        seqs = []
+        for _, k, xy in chunk:
+            answer = codec.answer_ids(xy)
+            digit_at = [j for j, t in enumerate(answer) if codec.digit_token[t]][1]
+            seqs.append(codec.query(instances[0].names[k]) + answer[:digit_at + 1])
+        length = max(map(len, seqs))
+        ids = torch.tensor([s + [codec.tokenizer.pad_token_id] * (length - len(s)) for s in seqs])
+        mask = torch.tensor([[1] * len(s) + [0] * (length - len(s)) for s in seqs])
+        img = img_all[[i for i, _, _ in chunk]]
+        embeds, merged_mask, _ = net.merge(img, ids, mask)
+        logits = net.llm(inputs_embeds=embeds, attention_mask=merged_mask).logits.float()
+        last = torch.tensor([len(s) - 1 + img.shape[1] - 1 for s in seqs])
+        logp = logits[torch.arange(len(seqs)), last - 1].log_softmax(-1)
+        target = torch.tensor([s[-1] for s in seqs])
+        nll.append(-logp[torch.arange(len(seqs)), target])
+    return torch.cat(nll).numpy()
+
+
+def prior_x_tenths_nll(train: list[PersonInstance], test: list[PersonInstance], image_size: int) -> np.ndarray:
+    """Image-blind baseline: NLL of the true x first decimal under p_train(digit | keypoint) (add-one)."""
+    counts = np.ones((len(train[0].names), 10))
+    for _, k, xy in _visible_queries(train, image_size):
+        counts[k, tenths_digit(xy)] += 1
+    prob = counts / counts.sum(1, keepdims=True)
+    return np.array([-np.log(prob[k, tenths_digit(xy)]) for _, k, xy in _visible_queries(test, image_size)])

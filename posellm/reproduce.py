@@ -14,7 +14,7 @@ from common.reproduce import PaperResult, Table, register_paper
 from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig
 from posellm.data import KeypointTrainSet
 from posellm.figures import prediction_grid
-from posellm.inference import mean_pose_predictions, predict
+from posellm.inference import mean_pose_predictions, predict, prior_x_tenths_nll, x_tenths_nll
 from posellm.keypoints import COCO_KEYPOINTS, NOVEL_KEYPOINTS
 from posellm.model import build_posellm
 from posellm.pipeline import Splits, evaluate_model, load_splits, mean_pose_baseline
@@ -22,8 +22,8 @@ from posellm.training import fit, load_checkpoint
 
 log = logging.getLogger(__name__)
 PUBLISHED_AP = {"linear (LocLLM)": 77.4, "mlp (PoseLLM)": 77.8}
+NLL = "x 1st-decimal NLL"
 CONNECTORS = {"linear (LocLLM)": "linear", "mlp (PoseLLM)": "mlp"}
-SYNTHETIC_STEPS = 500
 
 
 def synthetic_setup() -> tuple[PoseLLMModelConfig, PoseLLMDataConfig, dict]:
@@ -35,7 +35,7 @@ def synthetic_setup() -> tuple[PoseLLMModelConfig, PoseLLMDataConfig, dict]:
                               OmegaConf.load(root / "experiment/posellm/synthetic.yaml").trainer)
     model_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PoseLLMModelConfig), model))
     data_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PoseLLMDataConfig), data))
-    trainer.max_steps, trainer.progress_bar, trainer.resume = SYNTHETIC_STEPS, False, "none"
+    trainer.progress_bar, trainer.resume = False, "none"
     return model_cfg, data_cfg, trainer
 
 
@@ -51,7 +51,8 @@ def _zero_shot_rows(table: Table, name: str, metrics: dict[str, float]) -> None:
 
 def _tables() -> tuple[Table, Table]:
     main = Table("linear (LocLLM) vs mlp (PoseLLM): COCO keypoint AP (GT boxes, no flip)",
-                 {"AP": "higher", "AP50": "higher", "AP75": "higher", "AR": "higher", "unparsed %": "lower"})
+                 {"AP": "higher", "AP50": "higher", "AP75": "higher", "AR": "higher", "unparsed %": "lower",
+                  NLL: "lower"})
     zero = Table("zero-shot MPII PCKh@0.5 (novel keypoints queried by name and description)",
                  {"PCKh@0.5": "higher", **{f"{k} (novel)": "higher" for k in NOVEL_KEYPOINTS},
                   "unparsed %": "lower"})
@@ -71,21 +72,26 @@ def _synthetic(results_dir: Path) -> PaperResult:
         start = time.perf_counter()
         fit(built, train_set, trainer, data_cfg, results_dir / "posellm" / f"run_{connector}", 0)
         metrics = evaluate_model(built.model, built.codec, splits, cfg, data_cfg.image_size)
-        notes.append(f"{label}: {SYNTHETIC_STEPS} steps x batch {trainer.batch_size}, train+eval "
+        notes.append(f"{label}: {trainer.max_steps} steps x batch {trainer.batch_size}, train+eval "
                      f"{time.perf_counter() - start:.0f} s on CPU")
+        nll = x_tenths_nll(built.model, built.codec, splits.val, data_cfg.image_size, cfg.image_mean,
+                           cfg.image_std)
         main.add(label, "ours", AP=_pct(metrics, "AP"), AP50=_pct(metrics, "AP50"),
                  AP75=_pct(metrics, "AP75"), AR=_pct(metrics, "AR"),
-                 **{"unparsed %": 100.0 * metrics["unparsed_rate"]})
+                 **{"unparsed %": 100.0 * metrics["unparsed_rate"], NLL: float(nll.mean())})
         _zero_shot_rows(zero, label, metrics)
         preds = predict(built.model, built.codec, splits.val[:4], list(COCO_KEYPOINTS), data_cfg.image_size,
                         cfg.image_mean, cfg.image_std, cfg.max_new_tokens)
         columns[label] = preds.keypoints
     main.add("mean training pose in the GT box", "baseline", AP=_pct(baseline, "AP"),
-             AP50=_pct(baseline, "AP50"), AP75=_pct(baseline, "AP75"), AR=_pct(baseline, "AR"))
+             AP50=_pct(baseline, "AP50"), AP75=_pct(baseline, "AP75"), AR=_pct(baseline, "AR"),
+             **{NLL: float(prior_x_tenths_nll(splits.train, splits.val, data_cfg.image_size).mean())})
     for label, ap in PUBLISHED_AP.items():
         main.add(label, "published", AP=ap)
-    main.note = ("Ours: tiny random-init Dinov2+Llama (stand-in SMPL synthetic people, COCO-format json, "
-                 "pycocotools). Published: DINOv2 ViT-L/14 + Vicuna-7B on COCO val2017.")
+    main.note = ("Ours: tiny random-init Dinov2+Llama on stand-in SMPL synthetic people (COCO-format json, "
+                 "pycocotools, AP in %). Published: DINOv2 ViT-L/14 + Vicuna-7B on COCO val2017. "
+                 f"'{NLL}': nats of the true first decimal of x given image+question; the baseline row gives "
+                 "the image-blind prior p_train(digit | keypoint).")
     zero.note = "Synthetic MPII-format split of the stand-in renders; the four novel joints never occur in training."
     columns["mean pose"] = mean_pose_predictions(splits.val[:4], pose, data_cfg.image_size).keypoints
     figure = prediction_grid(splits.val[:4], columns, results_dir / "posellm" / "predictions.png",

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from taihri.baselines import copy_vision_tower, train_regressor
 from taihri.config import TaihriDataConfig, TaihriModelConfig, data_config, model_config
 from taihri.data import eval_rows, preprocess, synthetic_samples, train_rows
 from taihri.evaluation import evaluate_answers, generate_answers
@@ -53,11 +54,14 @@ def evaluate_model(model: torch.nn.Module, processor, samples: list[dict], mc: T
     return evaluate_answers(answers, rows, gt, fallback, mc.rewards), answers, rows
 
 
-def _initial_model(cfg: DictConfig, mc: TaihriModelConfig, rows: list[dict], run_dir: Path):
+def _initial_model(cfg: DictConfig, mc: TaihriModelConfig, samples: list[dict], rows: list[dict],
+                   run_dir: Path):
     """Model to train: cfg.ckpt (a saved `final` folder) if given; for RFT without one, a bootstrap SFT."""
     if cfg.ckpt:
         return load_trained(cfg.ckpt, mc)
     model, processor = build_model_and_processor(mc)
+    if mc.regression.init_vlm_vision and not mc.pretrained_path:
+        copy_vision_tower(train_regressor(mc, samples, samples[:8], run_dir / "vision_init", int(cfg.seed)), model)
     if mc.stage == "rft":
         if mc.grpo.bootstrap_sft_steps <= 0:
             raise ValueError("RFT starts from an SFT checkpoint: pass ckpt=<sft run_dir>/final "
@@ -74,7 +78,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.run_dir)
     train_samples = load_samples(dc, dc.train_split, dc.num_train, int(cfg.seed))
     rows = train_rows(train_samples, dc, int(cfg.seed))
-    model, processor = _initial_model(cfg, mc, rows, run_dir)
+    model, processor = _initial_model(cfg, mc, train_samples, rows, run_dir)
     if mc.stage == "sft":
         model, logs = run_sft(model, processor, rows, cfg, mc, run_dir)
     elif mc.stage == "rft":

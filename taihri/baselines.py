@@ -107,6 +107,12 @@ def train_regressor(model_cfg: TaihriModelConfig, train_samples: list[dict], eva
 
 
 @torch.no_grad()
+def copy_vision_tower(regressor: JointRegressor, vlm: nn.Module) -> None:
+    """Initialise the VLM's vision tower (incl. merger) from the trained regressor's (tiny random-init VLMs)."""
+    vlm.model.visual.load_state_dict(regressor.visual.state_dict())
+
+
+@torch.no_grad()
 def predict_regressor(model: nn.Module, samples: list[dict], image_processor: Any) -> np.ndarray:
     """(S,22,3) camera-frame predictions (m) of the regression baseline."""
     model.eval()

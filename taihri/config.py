@@ -73,6 +73,7 @@ class RegressionConfig:
     """Direct-regression baseline: the VLM's vision encoder + an MLP head to camera-frame joints."""
 
     head_hidden: int = 256
+    init_vlm_vision: bool = False
     max_steps: int = 300
     lr: float = 1e-3
     batch_size: int = 16

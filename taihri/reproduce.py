@@ -10,9 +10,9 @@ from omegaconf import OmegaConf
 
 from common.reproduce import PaperResult, Table, register_paper
 from taihri.api import evaluate_model, load_samples, mean_pose
-from taihri.baselines import predict_regressor, train_regressor
+from taihri.baselines import copy_vision_tower, predict_regressor, train_regressor
 from taihri.config import data_config, model_config
-from taihri.data import eval_rows
+from taihri.data import eval_rows, train_rows
 from taihri.evaluation import evaluate_constant
 from taihri.figures import plot_predictions
 from taihri.trl_training import run_grpo, run_sft, save_final
@@ -75,10 +75,10 @@ def reproduce(data: str, results_dir: Path) -> PaperResult:
     table.add("direct regression (same vision encoder)", "baseline",
               **_row(evaluate_constant(reg_pred, rows, gt), reward=False))
 
-    from taihri.data import train_rows
-
     train = train_rows(train_samples, dc, 0)
     model, processor = build_model_and_processor(mc)
+    if mc.regression.init_vlm_vision:
+        copy_vision_tower(regressor, model)
     model, sft_logs = run_sft(model, processor, train, sft_cfg, mc, work / "sft")
     model = save_final(model, processor, work / "sft" / "final")
     sft_metrics, sft_answers, _ = evaluate_model(model, processor, eval_samples, mc, dc, fallback)

@@ -102,13 +102,18 @@ class TigerDataConfig:
         _check_choice("data.name", self.name, ("synthetic", "dexycb", "obman"))
 
 
+def _resolved(node: DictConfig | dict) -> dict:
+    """Plain dict with interpolations resolved while the node is still attached to the full config."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+
+
 def model_config_from(cfg: DictConfig | dict) -> TigerModelConfig:
     """Validate cfg.model against TigerModelConfig (unknown keys or wrong types fail)."""
-    merged = OmegaConf.merge(OmegaConf.structured(TigerModelConfig), cfg)
+    merged = OmegaConf.merge(OmegaConf.structured(TigerModelConfig), _resolved(cfg))
     return OmegaConf.to_object(merged)
 
 
 def data_config_from(cfg: DictConfig | dict) -> TigerDataConfig:
     """Validate cfg.data against TigerDataConfig."""
-    merged = OmegaConf.merge(OmegaConf.structured(TigerDataConfig), cfg)
+    merged = OmegaConf.merge(OmegaConf.structured(TigerDataConfig), _resolved(cfg))
     return OmegaConf.to_object(merged)

@@ -63,13 +63,24 @@ def _read_standin_flag(path: Path) -> bool:
         return bool(pickle.load(f, encoding="latin1").get("standin", False))
 
 
+def _build(cls: type[smplx.SMPL], path: Path, **kwargs: Any) -> smplx.SMPL:
+    """Instantiate an smplx model from `path`, tagging `is_standin`; explains the chumpy dependency."""
+    try:
+        model = cls(str(path), **kwargs)
+        model.is_standin = _read_standin_flag(path)
+    except ModuleNotFoundError as err:
+        if "chumpy" not in str(err):
+            raise
+        raise ModuleNotFoundError(f"{path} stores chumpy arrays (official SMPL/MANO release): `pip install chumpy` "
+                                  "or convert it with smplx's tools/clean_ch.py") from err
+    return model
+
+
 def load_smpl(model_dir: str | Path | None = None, gender: str = "neutral",
               **smplx_kwargs: Any) -> smplx.SMPL:
     """smplx.SMPL from `model_dir` (folder with smpl/SMPL_<GENDER>.pkl) or the stand-in when None."""
     path = _model_file(model_dir, "smpl", f"SMPL_{gender.upper()}.pkl", "https://smpl.is.tue.mpg.de")
-    model = smplx.SMPL(str(path), gender=gender, **smplx_kwargs)
-    model.is_standin = _read_standin_flag(path)
-    return model
+    return _build(smplx.SMPL, path, gender=gender, **smplx_kwargs)
 
 
 def load_mano(model_dir: str | Path | None = None, is_rhand: bool = True, **kw: Any) -> smplx.MANO:
@@ -78,9 +89,7 @@ def load_mano(model_dir: str | Path | None = None, is_rhand: bool = True, **kw: 
     path = _model_file(model_dir, "mano", name, "https://mano.is.tue.mpg.de")
     kw.setdefault("use_pca", False)
     kw.setdefault("flat_hand_mean", True)
-    model = smplx.MANO(str(path), is_rhand=is_rhand, **kw)
-    model.is_standin = _read_standin_flag(path)
-    return model
+    return _build(smplx.MANO, path, is_rhand=is_rhand, **kw)
 
 
 def is_standin(model: torch.nn.Module | str | Path) -> bool:

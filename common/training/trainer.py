@@ -103,6 +103,7 @@ class Trainer:
             tmp.mkdir(parents=True)
         self.accelerator.wait_for_everyone()
         self.accelerator.save_state(str(tmp))
+        self.accelerator.wait_for_everyone()  # every rank's RNG file is in place before the rename
         if self.is_main:
             atomic_save({"scheduler": scheduler.state_dict(), "state": asdict(self.state)},
                         tmp / "trainer_state.pt")

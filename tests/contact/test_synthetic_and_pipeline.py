@@ -7,7 +7,7 @@ from contact.config import ContactDataConfig
 from contact.labels import CONTACT_THRESHOLD_M, NO_CONTACT
 from contact.pipeline import BodyParams, ContactRefiner, PipelineConfig, contact_regions, hoi_chamfer
 from contact.synthetic import HOIClipGenerator
-from kinematics import PART_TO_CHAIN
+from kinematics.chains import PART_TO_CHAIN
 
 TINY = ContactDataConfig(frames=3, image_size=32, num_points=96, occlusion_prob=0.0)
 

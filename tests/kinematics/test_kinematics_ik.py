@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from common.body import load_smpl
+from common.body import load_mano, load_smpl, mano_joints21
 from common.geometry import axis_angle_to_matrix, project
 from kinematics import solve_contact
 from kinematics.fk import ChainFK, forward_kinematics
@@ -119,3 +119,19 @@ def test_solve_contact_refines_smplx_params(smpl) -> None:
     off_chain = [j - 1 for j in range(1, 24) if j not in (17, 19, 21)]
     assert torch.equal(body_pose_out[:, off_chain], body_pose_in[:, off_chain])
     assert out["vertices"].shape == (2, 6890, 3)
+    assert torch.all(out["mean_distance"] >= out["reach"] - 1e-12)
+
+
+def test_solve_contact_on_mano_finger() -> None:
+    mano = load_mano()
+    gen = torch.Generator().manual_seed(4)
+    params = {"global_orient": torch.zeros(3, 3), "hand_pose": 0.1 * torch.randn(3, 45, generator=gen),
+              "betas": torch.zeros(3, 10), "transl": torch.zeros(3, 3)}
+    target = mano_joints21(mano(**params), mano)[:, 8].detach() + torch.tensor([0.0, -0.02, 0.005])
+    out = solve_contact(params, "index", target[:, None], mano,
+                        cfg={"stop_ratio": 1e-5, "max_steps": 300, "lr": 0.02, "target_mode": "centroid"})
+    joints = mano_joints21(mano(**out["params"]), mano)
+    np.testing.assert_allclose(joints.detach().numpy(), out["joints"].numpy(), atol=1e-5)
+    assert float((joints[:, 8] - target).norm(dim=-1).max()) < 0.005
+    hand_in, hand_out = params["hand_pose"].reshape(3, 15, 3), out["params"]["hand_pose"].reshape(3, 15, 3)
+    assert torch.equal(hand_out[:, 3:], hand_in[:, 3:])  # MANO joints 4..15 (not the index finger) untouched
