@@ -29,7 +29,7 @@ from contact.pipeline import BodyParams, ContactRefiner, PipelineConfig, hoi_cha
 from contact.task import ClipDataset, ContactTask
 
 log = logging.getLogger(__name__)
-TRAIN_STEPS = 400
+TRAIN_STEPS = 300
 PIPELINE_CLIPS = 24
 PUBLISHED_TABLE1 = {"PHOSA": (None, 12.86), "CHORE": (16.84, 5.55), "VisTracker": (13.16, 5.25),
                     "Ours (paper)": (11.42, 5.12)}
@@ -177,8 +177,10 @@ def _real(results_dir: Path) -> PaperResult:
     dcfg = replace(ContactDataConfig(), source="behave", image_size=64, num_points=256)
     root = behave_root(dcfg, os.environ.get("EHP_DATA_ROOT"))
     raise NotImplementedError(
-        f"BEHAVE found at {root}, but the real-data reproduction trains CRRNet for 20k steps: run "
-        "`python scripts/train.py experiment=contact/crrnet_behave` then `scripts/evaluate.py` (docs/contact.md).")
+        f"BEHAVE found at {root}; a real-data reproduce is not implemented (training CRRNet on BEHAVE takes "
+        "~20k steps on a GPU). Run `python scripts/train.py experiment=contact/crrnet_behave`, then "
+        "`python scripts/evaluate.py experiment=contact/crrnet_behave ckpt=<run_dir>/checkpoints/final` "
+        "(docs/contact.md#behave).")
 
 
 @register_paper("contact")

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train on cfg.data, save run_dir/checkpoint, evaluate COCO AP (+ zero-shot sets) and the baseline."""
     model_cfg, data_cfg = model_config(cfg.model), data_config(cfg.data)
+    if data_cfg.train == "coco" and (model_cfg.vision_path is None or model_cfg.llm_path is None):
+        raise ValueError("COCO training uses the paper's pretrained towers: set POSELLM_DINOV2_PATH and "
+                         "POSELLM_LLM_PATH (or model.vision_path / model.llm_path) to local folders; "
+                         "see docs/posellm.md")
     run_dir = Path(cfg.run_dir)
     splits = load_splits(data_cfg, cfg.paths.cache_dir)
     built = build_posellm(model_cfg, data_cfg.image_size, seed=int(cfg.seed))

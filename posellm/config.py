@@ -80,13 +80,18 @@ class PoseLLMDataConfig:
             raise ValueError(f"data.train={self.train!r}; choose synthetic or coco")
 
 
+def _resolved(cfg: DictConfig | dict) -> dict:
+    """Plain dict with interpolations (e.g. ${paths.data_root}) resolved against the full config."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+
+
 def model_config(cfg: DictConfig) -> PoseLLMModelConfig:
     """`cfg.model` validated against `PoseLLMModelConfig` (unknown key or wrong type fails here)."""
-    merged = OmegaConf.merge(OmegaConf.structured(PoseLLMModelConfig), cfg)
+    merged = OmegaConf.merge(OmegaConf.structured(PoseLLMModelConfig), _resolved(cfg))
     return OmegaConf.to_object(merged)
 
 
 def data_config(cfg: DictConfig) -> PoseLLMDataConfig:
     """`cfg.data` validated against `PoseLLMDataConfig`."""
-    merged = OmegaConf.merge(OmegaConf.structured(PoseLLMDataConfig), cfg)
+    merged = OmegaConf.merge(OmegaConf.structured(PoseLLMDataConfig), _resolved(cfg))
     return OmegaConf.to_object(merged)

@@ -93,21 +93,25 @@ class PoseLLM(nn.Module):
             tower.gradient_checkpointing_enable(activation_checkpointing_kwargs)
 
 
-def _tiny_towers(cfg: PoseLLMModelConfig, vocab: int, image_size: int,
-                 tok: PreTrainedTokenizerBase) -> tuple[Dinov2Model, LlamaForCausalLM]:
-    v, t = cfg.tiny_vision, cfg.tiny_llm
-    vision = Dinov2Model(Dinov2Config(hidden_size=v.hidden_size, num_hidden_layers=v.num_hidden_layers,
-                                      num_attention_heads=v.num_attention_heads,
-                                      intermediate_size=v.intermediate_size, patch_size=v.patch_size,
-                                      image_size=image_size))
-    llm = LlamaForCausalLM(LlamaConfig(vocab_size=vocab, hidden_size=t.hidden_size,
+def _tiny_vision(cfg: PoseLLMModelConfig, image_size: int) -> Dinov2Model:
+    """Random-init Dinov2 of the `tiny_vision` sizes for `image_size` px crops."""
+    v = cfg.tiny_vision
+    return Dinov2Model(Dinov2Config(hidden_size=v.hidden_size, num_hidden_layers=v.num_hidden_layers,
+                                    num_attention_heads=v.num_attention_heads,
+                                    intermediate_size=v.intermediate_size, patch_size=v.patch_size,
+                                    image_size=image_size))
+
+
+def _tiny_llm(cfg: PoseLLMModelConfig, tok: PreTrainedTokenizerBase) -> LlamaForCausalLM:
+    """Random-init Llama of the `tiny_llm` sizes over the tokenizer's vocabulary."""
+    t = cfg.tiny_llm
+    return LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=t.hidden_size,
                                        intermediate_size=t.intermediate_size,
                                        num_hidden_layers=t.num_hidden_layers,
                                        num_attention_heads=t.num_attention_heads,
                                        num_key_value_heads=t.num_key_value_heads, tie_word_embeddings=False,
                                        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
                                        eos_token_id=tok.eos_token_id, max_position_embeddings=2048))
-    return vision, llm
 
 
 @dataclass
@@ -123,9 +127,9 @@ def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
     """Real towers from local paths when given, else tiny random ones (seeded); LoRA r/alpha on q,v."""
     torch.manual_seed(seed)
     tok = load_tokenizer(tokenizer_path or cfg.llm_path, cfg.tiny_llm.vocab_size)
-    tiny_v, tiny_l = _tiny_towers(cfg, len(tok), image_size, tok)
-    vision = tiny_v if cfg.vision_path is None else Dinov2Model.from_pretrained(cfg.vision_path)
-    llm = tiny_l if cfg.llm_path is None else LlamaForCausalLM.from_pretrained(cfg.llm_path)
+    vision = (_tiny_vision(cfg, image_size) if cfg.vision_path is None
+              else Dinov2Model.from_pretrained(cfg.vision_path))
+    llm = _tiny_llm(cfg, tok) if cfg.llm_path is None else LlamaForCausalLM.from_pretrained(cfg.llm_path)
     connector = build_connector(cfg.connector, vision.config.hidden_size, llm.config.hidden_size)
     codec = PromptCodec(tok)
     registers = getattr(vision.config, "num_register_tokens", 0) or 0

@@ -63,7 +63,12 @@ def fit(built: Built, train_set: Dataset, trainer_cfg: DictConfig, data: PoseLLM
         seed: int, logger: DictConfig | None = None) -> dict[str, float]:
     """Train the LoRA/connector parameters; resume from the run dir's newest HF checkpoint when asked."""
     args = training_arguments(trainer_cfg, data, run_dir, seed, logger)
-    trainer = Trainer(model=built.model, args=args, train_dataset=train_set,
+    adapters_only = all(("lora_" in n or "modules_to_save" in n) for n, p in built.model.named_parameters()
+                        if p.requires_grad)
+    # HF checkpoints of a PeftModel hold only adapters; when base weights train too, hand over the inner
+    # module so checkpoint-N (and resume) carries every weight.
+    model = built.model if adapters_only else built.model.get_base_model()
+    trainer = Trainer(model=model, args=args, train_dataset=train_set,
                       data_collator=partial(collate_train, pad_id=built.codec.tokenizer.pad_token_id))
     resume = resume_checkpoint(trainer_cfg.resume, Path(args.output_dir))
     result = trainer.train(resume_from_checkpoint=resume)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from datasets import Dataset
 from omegaconf import DictConfig, OmegaConf
 from peft import LoraConfig, PeftModel
+from transformers import TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
@@ -78,11 +81,24 @@ def save_final(model: torch.nn.Module, processor: Any, path: Path) -> torch.nn.M
     return model
 
 
-def _runtime(trainer: Any) -> dict[str, float]:
-    """Wall time of `train()` per optimiser step (s), from the trainer's final log entry."""
-    ends = [h for h in trainer.state.log_history if "train_runtime" in h]
-    steps = max(trainer.state.global_step, 1)
-    return {"train_step_s": ends[-1]["train_runtime"] / steps} if ends else {}
+class StepTimer(TrainerCallback):
+    """Records the wall time of every optimiser step (s)."""
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+        self._start = 0.0
+
+    def on_step_begin(self, args, state, control, **kwargs) -> None:
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs) -> None:
+        self.durations.append(time.perf_counter() - self._start)
+
+
+def _runtime(timer: StepTimer) -> dict[str, float]:
+    """Median optimiser-step wall time (s), the first step (warm-up) excluded when there are more."""
+    steps = timer.durations[1:] or timer.durations
+    return {"train_step_s": float(np.median(steps))} if steps else {}
 
 
 def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
@@ -95,12 +111,13 @@ def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictC
                          max_length=model_cfg.sft.max_length)
     columns = ["image", "prompt", "completion"]
     dataset = Dataset.from_list([{k: r[k] for k in columns} for r in rows])
+    timer = StepTimer()
     trainer = SFTTrainer(model=model, args=sft_args, train_dataset=dataset, processing_class=processor,
-                         peft_config=lora_config(model_cfg))
+                         peft_config=lora_config(model_cfg), callbacks=[timer])
     trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
     logs = [h for h in trainer.state.log_history if "loss" in h]
     summary = {"sft_loss_first": logs[0]["loss"], "sft_loss_last": logs[-1]["loss"]} if logs else {}
-    return trainer.model, {**summary, **_runtime(trainer)}
+    return trainer.model, {**summary, **_runtime(timer)}
 
 
 def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
@@ -119,9 +136,10 @@ def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: Dict
         reference = output_dir / "reference"
         save_final(model, processor, reference)
         model.config._name_or_path = str(reference)
+    timer = StepTimer()
     trainer = GRPOTrainer(model=model, reward_funcs=functions, args=args, train_dataset=dataset,
-                          processing_class=processor, peft_config=lora_config(model_cfg))
+                          processing_class=processor, peft_config=lora_config(model_cfg), callbacks=[timer])
     trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     summary = {"grpo_reward_first": rewards[0], "grpo_reward_last": rewards[-1]} if rewards else {}
-    return trainer.model, {**summary, **_runtime(trainer)}
+    return trainer.model, {**summary, **_runtime(timer)}

@@ -1,9 +1,13 @@
-"""`scripts/train.py experiment=contact/...` runs end to end (tiny sizes) and writes its metrics."""
+"""`scripts/train.py experiment=contact/...` runs end to end (tiny sizes); `api.evaluate` reloads its weights."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from contact.api import evaluate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,3 +24,8 @@ def test_train_script_runs_the_contact_experiment(tmp_path: Path) -> None:
     metrics = json.loads((run_dir / "train_metrics.json").read_text())
     assert next(iter(metrics)) == "miou" and 0.0 <= metrics["accuracy"] <= 1.0
     assert (run_dir / "metrics.json").exists()
+    cfg = OmegaConf.load(run_dir / "config.yaml")                              # resolved config of the run
+    cfg.ckpt = str(run_dir / "checkpoints" / "final")
+    scores = evaluate(cfg)
+    assert next(iter(scores)) == "miou" and "majority/miou" in scores
+    assert abs(scores["accuracy"] - metrics["accuracy"]) < 1e-6              # same weights, same clips

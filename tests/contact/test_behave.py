@@ -113,6 +113,10 @@ def test_loader_reads_behave_layout(tmp_path: Path) -> None:
         expected = np.where(dist.min(dim=1).values.numpy() < CONTACT_THRESHOLD_M, parts[nearest], NO_CONTACT)
         np.testing.assert_array_equal(clip["labels"][t].numpy(), expected)
         np.testing.assert_allclose(clip["body_verts"][t].numpy(), verts_cam, atol=1e-4)
+        with torch.no_grad():                                   # camera-frame SMPL parameters give the same mesh
+            cam = body(global_orient=clip["gt_global_orient"][t:t + 1], body_pose=clip["gt_body_pose"][t:t + 1],
+                       betas=clip["betas"][t:t + 1], transl=clip["gt_transl"][t:t + 1])
+        np.testing.assert_allclose(cam.vertices[0].double().numpy(), verts_cam, atol=1e-4)
         centre = torch.as_tensor(rot @ fit["obj_trans"] + trans, dtype=torch.float32)
         uv = (clip["K"][t] @ centre)[:2] / centre[2]
         red = (clip["images"][t, 0] > 0.6) & (clip["images"][t, 1] < 0.3)
