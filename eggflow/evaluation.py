@@ -28,11 +28,12 @@ def predict(model: EggFlowModel, loader: DataLoader, seed: int = 42) -> dict[str
     """Run the 4-step sampler over a loader; returns pred, gt, valid and past as numpy (metres)."""
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
-    out: dict[str, list[np.ndarray]] = {"pred": [], "gt": [], "valid": [], "past": []}
+    out: dict[str, list[np.ndarray]] = {"pred": [], "gt": [], "valid": [], "past": [], "past_valid": []}
     for batch in loader:
         batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         out["pred"].append(model.forecast(batch, generator).float().cpu().numpy())
         out["gt"].append(batch["future"].cpu().numpy())
         out["valid"].append(batch["future_valid"].cpu().numpy())
         out["past"].append(batch["past"].cpu().numpy())
+        out["past_valid"].append(batch["past_valid"].cpu().numpy())
     return {k: np.concatenate(v) for k, v in out.items()}

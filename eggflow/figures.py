@@ -26,7 +26,7 @@ def plot_forecasts(path: Path, out: dict[str, np.ndarray], baseline: np.ndarray,
         ax = axes[1, i]
         for k, w in enumerate(WRISTS):
             valid = out["valid"][i, :, w]
-            past = out["past"][i, :, w]
+            past = out["past"][i, out["past_valid"][i, :, w], w]
             ax.plot(past[:, 0], past[:, 1], color="0.6", lw=2, label="observed" if k == 0 else None)
             gt = out["gt"][i, valid, w]
             ax.plot(gt[:, 0], gt[:, 1], "g-o", ms=3, label="ground truth" if k == 0 else None)

@@ -44,7 +44,7 @@ def _row(table: Table, method: str, kind: str, values: dict | tuple) -> None:
 
 def _train(name: str, model_cfg: EggFlowModelConfig, data: EggFlowData, steps: int, out_root: Path,
            init: dict | None = None) -> EggFlowModel:
-    cfg = TrainerConfig(max_steps=steps, batch_size=64, lr=1e-3, weight_decay=1e-7, warmup_ratio=0.05,
+    cfg = TrainerConfig(max_steps=steps, batch_size=64, lr=2e-3, weight_decay=1e-7, warmup_ratio=0.05,
                         log_every=50, progress_bar=False, resume="none")
     trainer = Trainer(cfg, EggFlowTask(model_cfg, data, eval_set=None, init_state=init), out_root / name, seed=0)
     trainer.fit()

@@ -20,6 +20,7 @@ HAND_SHAPES = {"pick up": (0.6, 1.0, 1.0, 1.0, 1.0), "tap": (0.8, 0.0, 1.0, 1.0,
                "push": (0.0, 0.0, 0.0, 0.0, 0.0)}   # final per-finger curls (thumb..pinky) of each verb
 CLIP_LEN, ANCHOR = 30, 19
 FOCAL, IMAGE = 180.0, 224
+SLOTS = [(x, y) for x in (0.35, 0.52) for y in (-0.27, -0.09, 0.09, 0.27)]  # table places (m), 8 slots
 
 
 FINGER_BASES = {"thumb": (0.025, 0.035, -0.01), "index": (0.09, 0.025, 0.0), "middle": (0.095, 0.005, 0.0),
@@ -95,11 +96,8 @@ def render_frame(extrinsics: np.ndarray, objects: list[tuple[str, np.ndarray]], 
 def generate_clip(rng: np.random.Generator, num_objects: int = 3, egomotion_scale: float = 1.0) -> Clip:
     """Sample a layout, a task text, egomotion and the two-hand motion; render the 4 observed frames."""
     names = list(rng.choice(list(OBJECTS), size=num_objects, replace=False))
-    positions: list[np.ndarray] = []
-    while len(positions) < num_objects:
-        p = np.array([rng.uniform(0.3, 0.6), rng.uniform(-0.32, 0.32), 0.04])
-        if all(np.linalg.norm(p[:2] - q[:2]) > 0.14 for q in positions):
-            positions.append(p)
+    slots = rng.choice(len(SLOTS), size=num_objects, replace=False)
+    positions = [np.array([*SLOTS[k], 0.04]) + np.array([*rng.uniform(-0.02, 0.02, 2), 0.0]) for k in slots]
     target = int(rng.integers(num_objects))
     verb = VERBS[int(rng.integers(len(VERBS)))]
     text = f"{verb} the {OBJECT_COLOURS[names[target]]} {names[target]}"
@@ -118,7 +116,7 @@ def generate_clip(rng: np.random.Generator, num_objects: int = 3, egomotion_scal
         rest = np.array([0.12, -0.16 if hand == 0 else 0.16, 0.1]) + rng.normal(0, 0.02, 3)
         phase, freq = rng.uniform(0, 6.3, 3), rng.uniform(0.3, 0.8, 3)
         wrist = rest + 0.012 * np.sin(2 * np.pi * freq * t[:, None] + phase)
-        curl = np.repeat(np.clip(0.35 + 0.05 * np.sin(2 * np.pi * 0.3 * t + phase[0]), 0, 1)[:, None], 5, 1)
+        curl = np.repeat(np.clip(0.35 + 0.02 * np.sin(2 * np.pi * 0.3 * t + phase[0]), 0, 1)[:, None], 5, 1)
         if hand == acting:
             wrist, curl = _reach(wrist, curl, positions[target], verb)
         joints[:, 21 * hand:21 * hand + 21] = wrist[:, None] + hand_template(curl, hand == 0)

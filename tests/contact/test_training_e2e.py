@@ -20,7 +20,7 @@ def test_crrnet_beats_the_class_prior_on_held_out_clips(tmp_path: Path) -> None:
     train = generate_clips(data, 0, 24)
     held_out = generate_clips(data, 10_000, 8)
     model_cfg = ContactModelConfig(img_channels=8, point_hidden=32, gru_hidden=16, window=3)
-    cfg = TrainerConfig(max_steps=120, batch_size=8, optimizer="adam", lr=3e-3, scheduler="constant",
+    cfg = TrainerConfig(max_steps=90, batch_size=8, optimizer="adam", lr=3e-3, scheduler="constant",
                         progress_bar=False, log_every=1000, resume="none")
     trainer = Trainer(cfg, ContactTask(model_cfg, data, train, held_out), tmp_path / "run", seed=0)
     scores = trainer.fit()

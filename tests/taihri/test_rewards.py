@@ -26,8 +26,8 @@ def _answer(xyz: np.ndarray, joints: list[int] = JOINTS) -> str:
 
 def test_ordering_perfect_worse_malformed() -> None:
     perfect = _reward(_answer(XYZ))
-    slightly_off = _reward(_answer([*XYZ, 0.03, -0.02, 0.05]))
-    far_off = _reward(_answer([*XYZ, 0.4, 0.3, 0.8]))
+    slightly_off = _reward(_answer(XYZ + np.array([0.03, -0.02, 0.05])))
+    far_off = _reward(_answer(XYZ + np.array([0.4, 0.3, 0.8])))
     wrong_joints = _reward(_answer(XYZ, [17, 19, 21]))
     malformed = _reward("<|kpt2d_start|><|left_shoulder|><12>")
     assert perfect > slightly_off > far_off > wrong_joints >= malformed

@@ -20,7 +20,8 @@ from tiger.task import TigerTask
 def test_refinement_beats_raw_prior_and_sphere(tiny_synthetic_root: Path, tmp_path: Path) -> None:
     data_cfg = TigerDataConfig(root=str(tiny_synthetic_root), eval_num_samples=500, eval_icp=False)
     model_cfg = TigerModelConfig(prior=PriorConfig(source="retrieval", num_points=128, icp_starts=2,
-                                                   icp_iterations=10), object_scale=0.06)
+                                                   icp_iterations=10), object_scale=0.06, hrnet_width=12,
+                                 sa1_points=32, sa2_points=8, pose_widths=[8, 16], heatmap_size=8, depth_bins=8)
     task = TigerTask(model_cfg, data_cfg, tmp_path)
     train_set, test_set = task.datasets()
     assert len(train_set) == 48 and len(test_set) == 4

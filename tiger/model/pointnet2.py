@@ -7,9 +7,11 @@ from torch import Tensor, nn
 
 
 def square_distance(a: Tensor, b: Tensor) -> Tensor:
-    """Pairwise squared distances (B,N,M) between a (B,N,3) and b (B,M,3)."""
-    cross = torch.bmm(a, b.transpose(1, 2))
-    return (a.pow(2).sum(-1, keepdim=True) + b.pow(2).sum(-1).unsqueeze(1) - 2.0 * cross).clamp_min(0.0)
+    """Pairwise squared distances (B,N,M) between a (B,N,3) and b (B,M,3), always in float32 (no autocast)."""
+    with torch.autocast(a.device.type, enabled=False):
+        a, b = a.float(), b.float()
+        cross = torch.bmm(a, b.transpose(1, 2))
+        return (a.pow(2).sum(-1, keepdim=True) + b.pow(2).sum(-1).unsqueeze(1) - 2.0 * cross).clamp_min(0.0)
 
 
 def index_points(points: Tensor, idx: Tensor) -> Tensor:

@@ -24,11 +24,13 @@ _HOLDING = re.compile(r"hold(?:ing|s)?\s+(?:(?:a|an|the|some)\s+)?(?P<object>[a-
 
 @dataclass
 class GeneratedImage:
-    """Text-to-image output: `rgb` (H,W,3) uint8; stand-ins also give `depth` (H,W) metres and `K` (3,3)."""
+    """Text-to-image output: `rgb` (H,W,3) uint8; stand-ins also give `depth` (H,W) metres, `K` (3,3) and the
+    rotation from the drawn object's frame to the camera."""
 
     rgb: np.ndarray
     depth: np.ndarray | None = None
     K: np.ndarray | None = None
+    object_to_camera: np.ndarray | None = None
 
 
 class Captioner(Protocol):
@@ -169,7 +171,11 @@ class PrototypeRenderer:
     """Stand-in text-to-image: renders one synthetic instance of the prompt's category on a clean background."""
 
     def __init__(self, vocabulary: list[str], size: int = 96, seed: int = 777) -> None:
+        from scipy.spatial.transform import Rotation
+
         self.vocabulary, self.size, self.seed = vocabulary, size, seed
+        upright = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])   # object +z -> image up
+        self.view = Rotation.from_euler("x", -20, degrees=True).as_matrix() @ upright  # seen from slightly above
 
     def __call__(self, prompt: str) -> GeneratedImage:
         from common.data.render import render_mesh
@@ -178,15 +184,17 @@ class PrototypeRenderer:
         category = parse_category(prompt.replace("A ", "holding a ", 1), self.vocabulary)
         verts, faces, _ = make_object(category, np.random.default_rng(self.seed))
         verts = np.asarray(verts, dtype=np.float64)
-        verts = verts - (verts.min(0) + verts.max(0)) / 2 + np.array([0.0, 0.0, 0.5])
+        extent = np.linalg.norm(verts.max(0) - verts.min(0))
+        cam = verts @ self.view.T + np.array([0.0, 0.0, 2.5 * extent])
         focal = self.size * 2.0
         K = np.array([[focal, 0, self.size / 2], [0, focal, self.size / 2], [0, 0, 1]])
-        rgb, depth, _ = render_mesh(verts, np.asarray(faces), K, (self.size, self.size), None)
-        return GeneratedImage(rgb=np.asarray(rgb), depth=np.asarray(depth), K=K)
+        rgb, depth, _ = render_mesh(cam, np.asarray(faces), K, (self.size, self.size), None)
+        return GeneratedImage(rgb=np.asarray(rgb), depth=np.asarray(depth), K=K, object_to_camera=self.view)
 
 
 class DepthLiftToPoints:
-    """Stand-in image-to-points: back-projects the rendered depth and mirrors it about the mid-depth plane."""
+    """Stand-in image-to-points: back-projects the rendered depth, mirrors it about the mid-depth plane and
+    rotates it back to the object's axes (a real lifter such as Point-E also outputs an upright object)."""
 
     def __call__(self, image: GeneratedImage) -> np.ndarray:
         if image.depth is None or image.K is None:
@@ -197,7 +205,10 @@ class DepthLiftToPoints:
         front = np.stack([(u + 0.5 - K[0, 2]) / K[0, 0] * z, (v + 0.5 - K[1, 2]) / K[1, 1] * z, z], 1)
         back = front.copy()
         back[:, 2] = z.min() + z.max() - z
-        return np.concatenate([front, back], 0).astype(np.float32)
+        points = np.concatenate([front, back], 0)
+        if image.object_to_camera is not None:
+            points = points @ image.object_to_camera       # back to the object's canonical axes (z up)
+        return points.astype(np.float32)
 
 
 class GeneratedPrior(PriorSource):
