@@ -71,10 +71,12 @@ def plot_occlusion(curves: dict[str, tuple[list[float], list[float]]], path: Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for name, (rates, cds) in curves.items():
-        ax.plot(rates, cds, marker="o", label=name)
-    ax.set_xlabel("occlusion rate (group mean)")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for name, (_rates, cds) in curves.items():
+        ax.plot(range(1, len(cds) + 1), cds, marker="o", label=name)
+    rates = next(iter(curves.values()))[0]
+    ax.set_xticks(range(1, len(rates) + 1), [f"{k}\n{r:.2f}" for k, r in enumerate(rates, 1)], fontsize=7)
+    ax.set_xlabel("occlusion group (equal counts) and its mean occlusion rate")
     ax.set_ylabel("median CD_o (cm²)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)

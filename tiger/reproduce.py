@@ -109,7 +109,13 @@ class _NoEvalTask(TigerTask):
 
 def _figures(study: SyntheticStudy, out_dir: Path) -> list[Path]:
     task, model = study.trained["retrieval"][:2]
-    items = [task.eval_dataset()[i] for i in range(min(4, len(task.eval_dataset())))]
+    dataset, chosen, seen = task.eval_dataset(), [], set()
+    for i in range(len(dataset)):
+        category = dataset.frame(i)["category_text"]
+        if category not in seen and len(chosen) < 4:
+            seen.add(category)
+            chosen.append(i)
+    items = [dataset[i] for i in chosen]
     batch = torch.utils.data.default_collate(items)
     _, refined, hands = task.predict(model, batch)
     _, prior, _ = task.predict(model, batch, prior_only=True)

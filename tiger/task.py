@@ -32,9 +32,8 @@ def build_sources(data: TigerDataConfig, cache_root: Path) -> tuple[Any, Any]:
 
         if data.root is None or data.shapenet_root is None:
             raise FileNotFoundError("ObMan needs data.root and data.shapenet_root (docs/tiger.md#obman)")
-        make = lambda split: ObManHandObject(data.root, split, data.shapenet_root,  # noqa: E731
-                                             max_samples=data.max_samples)
-        return make(data.train_split), make(data.eval_split)
+        return tuple(ObManHandObject(data.root, split, data.shapenet_root, max_samples=data.max_samples)
+                     for split in (data.train_split, data.eval_split))
     from tiger.data.dexycb import DexYCBHandObject
 
     root = data.root
@@ -46,8 +45,8 @@ def build_sources(data: TigerDataConfig, cache_root: Path) -> tuple[Any, Any]:
             ensure_synthetic_dexycb(root, SceneSpec(image_hw=list(data.image_hw), seed=data.seed))
     elif root is None:
         raise FileNotFoundError("DexYCB needs data.root (docs/tiger.md#dexycb)")
-    make = lambda split: DexYCBHandObject(root, split, data.mano_dir, data.max_samples)  # noqa: E731
-    return make(data.train_split), make(data.eval_split)
+    return tuple(DexYCBHandObject(root, split, data.mano_dir, data.max_samples)
+                 for split in (data.train_split, data.eval_split))
 
 
 class TigerTask(TrainTask):

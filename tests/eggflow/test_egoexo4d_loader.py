@@ -6,11 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from torch.utils.data import default_collate
 
 from eggflow.canonical import canonical_frame, to_canonical
-from eggflow.config import EggFlowDataConfig
+from eggflow.config import EggFlowDataConfig, EggFlowModelConfig
 from eggflow.egoexo4d import JOINT_NAMES, load_egoh4_combined
 from eggflow.lerobot import LeRobotHands, LeRobotWindows
+from eggflow.model import EggFlowModel
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "prepare_egoexo4d.py"
 _spec = importlib.util.spec_from_file_location("prepare_egoexo4d", SCRIPT)
@@ -103,3 +106,16 @@ def test_egoh4_combined_layout(tmp_path):
     assert episode.take_uid == "uid-1" and list(episode.frames) == [30, 33, 36]
     assert np.isnan(episode.joints_world[:, 25]).all()
     np.testing.assert_allclose(episode.joints_world[2, 3], joints(2)[3])
+
+
+def test_model_trains_on_lerobot_windows(tmp_path):
+    write_official(tmp_path / "egoexo")
+    out = prepare(["--root", str(tmp_path / "egoexo"), "--splits", "train", "--out", str(tmp_path / "lr")])
+    cfg = EggFlowDataConfig(source="lerobot", root=str(out))
+    windows = LeRobotWindows(LeRobotHands(out), [0, 1], cfg)
+    batch = default_collate([windows[i] for i in (0, 7)])
+    model = EggFlowModel(EggFlowModelConfig(), cache_dir=tmp_path)
+    loss, logs = model(batch)
+    loss.backward()
+    assert torch.isfinite(loss) and set(logs) == {"loss_abs", "loss_rel", "loss_pair"}
+    assert model.forecast(batch).shape == (2, 10, 42, 3)

@@ -29,9 +29,10 @@ def _mano_reference(coeffs: np.ndarray, betas: np.ndarray, go: np.ndarray, trans
         data = pickle.load(f, encoding="latin1")
     full = coeffs @ np.asarray(data["hands_components"]) + np.asarray(data["hands_mean"])
     mano = load_mano(flat_hand_mean=True)
-    t = lambda x: torch.as_tensor(np.asarray(x, np.float32)[None])  # noqa: E731
+    params = {k: torch.as_tensor(np.asarray(v, np.float32)[None])
+              for k, v in {"global_orient": go, "hand_pose": full, "betas": betas, "transl": transl}.items()}
     with torch.no_grad():
-        return mano(global_orient=t(go), hand_pose=t(full), betas=t(betas), transl=t(transl)).vertices[0].numpy()
+        return mano(**params).vertices[0].numpy()
 
 
 def _write_dexycb(root: Path) -> dict[str, np.ndarray]:

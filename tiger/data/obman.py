@@ -29,6 +29,11 @@ SHAPENET_CATEGORIES: dict[str, str] = {
 """ShapeNet synsets of ObMan's object categories."""
 
 
+def blender_to_opencv(points: np.ndarray) -> np.ndarray:
+    """Points (...,3) from ObMan's Blender camera frame to the OpenCV camera frame (float32, metres)."""
+    return (np.asarray(points, np.float64) @ BLENDER_TO_OPENCV.T).astype(np.float32)
+
+
 class ObManHandObject(RealFormatDataset):
     """ObMan frames as schema samples: image, OpenCV-frame hand joints/vertices, object pose and masks."""
 
@@ -77,9 +82,8 @@ class ObManHandObject(RealFormatDataset):
         pose[:3] = BLENDER_TO_OPENCV @ np.asarray(meta["affine_transform"], np.float64)[:3]
         verts, faces = self.object_model(record["model"])
         face_ids, _ = rasterize(verts @ pose[:3, :3].T + pose[:3, 3], faces, OBMAN_K, image.shape[1:])
-        flip = lambda x: (np.asarray(x, np.float64) @ BLENDER_TO_OPENCV.T).astype(np.float32)  # noqa: E731
-        return {S.IMAGE: image, S.K: OBMAN_K.copy(), S.JOINTS_CAM: flip(meta["coords_3d"]),
-                S.VERTICES_CAM: flip(meta["verts_3d"]), S.OBJECT_POSE: pose.astype(np.float32),
+        return {S.IMAGE: image, S.K: OBMAN_K.copy(), S.JOINTS_CAM: blender_to_opencv(meta["coords_3d"]),
+                S.VERTICES_CAM: blender_to_opencv(meta["verts_3d"]), S.OBJECT_POSE: pose.astype(np.float32),
                 S.OBJECT_CATEGORY: SHAPENET_CATEGORIES.get(str(meta["class_id"]), str(meta["class_id"])),
                 S.OBJECT_MASK: segm == OBJECT_SEG_VALUE, S.OBJECT_MASK_AMODAL: face_ids >= 0,
                 S.HAND_SIDE: record["side"], S.SEQUENCE_ID: record["id"], S.FRAME_ID: int(record["id"]),

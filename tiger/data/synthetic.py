@@ -53,6 +53,11 @@ class SceneSpec:
     seed: int = 0
 
 
+def _row(values: np.ndarray) -> torch.Tensor:
+    """(1,D) float32 tensor of a parameter vector."""
+    return torch.as_tensor(np.asarray(values, np.float32)[None])
+
+
 def _background(rng: np.random.Generator, hw: tuple[int, int]) -> np.ndarray:
     """Smooth random colour gradient with noise (H,W,3) uint8."""
     h, w = hw
@@ -85,9 +90,9 @@ class GraspSceneWriter:
         """MANO vertices (778,3) and 21 joints (m) for hand_pose relative to the model's mean pose."""
         from common.body import mano_joints21
 
-        t = lambda x: torch.as_tensor(np.asarray(x, np.float32)[None])  # noqa: E731
         with torch.no_grad():
-            out = self.mano(global_orient=t(go), hand_pose=t(hand_pose), betas=t(betas), transl=t(transl))
+            out = self.mano(global_orient=_row(go), hand_pose=_row(hand_pose), betas=_row(betas),
+                            transl=_row(transl))
             joints = mano_joints21(out, self.mano)
         return out.vertices[0].numpy().astype(np.float64), joints[0].numpy().astype(np.float64)
 
