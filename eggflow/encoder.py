@@ -102,7 +102,7 @@ def build_tokenizer(cfg: EncoderConfig, cache_dir: Path) -> BertTokenizer:
     words = SPECIAL_TOKENS + sorted(set(VOCABULARY_TEXT.split()))
     if not vocab.exists() or vocab.read_text().split("\n") != words:
         vocab.write_text("\n".join(words))
-    return BertTokenizer(vocab_file=str(vocab))
+    return BertTokenizer(vocab={word: i for i, word in enumerate(vocab.read_text().split("\n"))})
 
 
 class EgoVideoEncoder(nn.Module):

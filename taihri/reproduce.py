@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,7 @@ def reproduce(data: str, results_dir: Path) -> PaperResult:
     mc, dc = model_config(sft_cfg.model), data_config(sft_cfg.data)
     rft_mc = model_config(rft_cfg.model)
     out_dir = Path(results_dir) / "taihri"
-    work = out_dir / "runs"
+    work = Path(os.environ.get("EHP_CACHE_DIR", CONFIGS.parent / ".cache")) / "taihri_reproduce"
     train_samples = load_samples(dc, dc.train_split, dc.num_train, 0)
     eval_samples = load_samples(dc, dc.eval_split, dc.num_eval, 0)
     rows = eval_rows(eval_samples, dc)
@@ -69,6 +70,8 @@ def reproduce(data: str, results_dir: Path) -> PaperResult:
                   METRICS, note=PUBLISHED_NOTE)
     table.add("mean pose", "baseline", **_row(evaluate_constant(np.repeat(fallback[None], len(gt), 0), rows, gt),
                                               reward=False))
+    log.info("rendered %d training / %d evaluation images; training the regression baseline",
+             len(train_samples), len(eval_samples))
     regressor = train_regressor(mc, train_samples, eval_samples, work / "regression", seed=0)
     _, processor = build_model_and_processor(mc)
     reg_pred = predict_regressor(regressor, eval_samples, processor.image_processor)
@@ -79,10 +82,12 @@ def reproduce(data: str, results_dir: Path) -> PaperResult:
     model, processor = build_model_and_processor(mc)
     if mc.regression.init_vlm_vision:
         copy_vision_tower(regressor, model)
+    log.info("SFT of the tiny Qwen3-VL")
     model, sft_logs = run_sft(model, processor, train, sft_cfg, mc, work / "sft")
     model = save_final(model, processor, work / "sft" / "final")
     sft_metrics, sft_answers, _ = evaluate_model(model, processor, eval_samples, mc, dc, fallback)
     table.add("TAIHRI SFT (tiny Qwen3-VL)", "ours", **_row(sft_metrics))
+    log.info("GRPO RFT from the SFT model")
     model, rft_logs = run_grpo(model, processor, train, rft_cfg, rft_mc, work / "rft")
     rft_metrics, rft_answers, _ = evaluate_model(model, processor, eval_samples, rft_mc, dc, fallback)
     table.add("TAIHRI SFT+RFT (tiny Qwen3-VL)", "ours", **_row(rft_metrics))

@@ -78,3 +78,13 @@ def test_baselines_against_hand_computation():
     mean = mean_pose(fut, fv)
     np.testing.assert_allclose(mean, [[3.0, 2 / 3, 0]])
     assert static(mean, 4, 3).shape == (4, 3, 1, 3)
+
+
+def test_tokenizer_knows_the_task_words(tmp_path):
+    from eggflow.config import EncoderConfig
+    from eggflow.encoder import build_tokenizer
+
+    tokenizer = build_tokenizer(EncoderConfig(), tmp_path)
+    ids = tokenizer(["pick up the red cup", "push the yellow bottle"])["input_ids"]
+    assert all(tokenizer.unk_token_id not in row for row in ids)
+    assert len({tuple(row) for row in ids}) == 2
