@@ -70,9 +70,9 @@ def register_paper(name: str) -> Callable[[ReproduceFn], ReproduceFn]:
     return wrap
 
 
-def discover() -> dict[str, ReproduceFn]:
-    """Import `<paper>.reproduce` for every paper package that has one; return the registry."""
-    for paper in PAPERS:
+def discover(only: str | None = None) -> dict[str, ReproduceFn]:
+    """Import `<paper>.reproduce` for `only` (or every paper package that has one); return the registry."""
+    for paper in PAPERS if only is None else [only]:
         if importlib.util.find_spec(f"{paper}.reproduce") is not None:
             importlib.import_module(f"{paper}.reproduce")
     return dict(_REGISTRY)

@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+from common import PAPERS
 from common.reproduce import discover, table_markdown, write_results
 
 log = logging.getLogger("reproduce")
@@ -29,7 +30,9 @@ def main(argv: list[str]) -> int:
     """Run the registered reproductions, print every table and write results/<paper>.{md,json}."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
-    registry = discover()
+    if args["paper"] != "all" and args["paper"] not in PAPERS:
+        raise SystemExit(f"paper={args['paper']!r} is unknown; choose one of {list(PAPERS)}")
+    registry = discover(None if args["paper"] == "all" else args["paper"])
     if not registry:
         print("No paper is registered yet: nothing to reproduce.")
         return 0

@@ -28,12 +28,14 @@ from common.body.constants import (
     SMPL_PARENTS,
     SMPL_PART_NAMES,
 )
+from common.body.mano_ik import ManoIKResult, mano_joints_from_pose, mano_template_joints21, solve_mano_ik
 from common.body.standin import PARTS_FILE, ensure_standins
 
 __all__ = [
     "MANO_JOINT_NAMES", "MANO_JOINT_NAMES_16", "MANO_PARENTS_16", "MANO_PARENTS_21", "MANO_TIP_VERTEX_IDS",
-    "SMPL_JOINT_NAMES", "SMPL_PARENTS", "SMPL_PART_NAMES", "is_standin", "load_mano", "load_smpl",
-    "mano_joints21", "smpl_part_labels", "standin_dir",
+    "SMPL_JOINT_NAMES", "SMPL_PARENTS", "SMPL_PART_NAMES", "ManoIKResult", "is_standin", "load_mano", "load_smpl",
+    "mano_joints21", "mano_joints_from_pose", "mano_template_joints21", "smpl_part_labels", "solve_mano_ik",
+    "standin_dir",
 ]
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _HOW_TO = ("Register and download it from {site}, or create labelled stand-ins with "

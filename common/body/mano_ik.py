@@ -15,6 +15,9 @@ import torch
 from smplx.lbs import batch_rodrigues
 from torch import Tensor, nn
 
+from common.body.constants import MANO_16_TO_21, MANO_TIP_VERTEX_IDS
+from common.geometry import matrix_to_axis_angle
+
 # Finger chains in the 21-joint order (wrist, thumb1..4, index1..4, middle1..4, ring1..4, little1..4).
 _FINGER_CHAINS_21: tuple[tuple[int, ...], ...] = (
     (0, 5, 6, 7, 8),      # index
@@ -27,10 +30,6 @@ _FINGER_CHAINS_21: tuple[tuple[int, ...], ...] = (
 _MANO_ID_OF_21: dict[int, int] = {0: 0, 1: 13, 2: 14, 3: 15, 5: 1, 6: 2, 7: 3, 9: 4, 10: 5, 11: 6,
                                   13: 10, 14: 11, 15: 12, 17: 7, 18: 8, 19: 9}
 _MCP_21: tuple[int, ...] = (1, 5, 9, 13, 17)
-# Order that maps MANO's 16 joints followed by the 5 tips (thumb..little) to the 21-joint order.
-_REORDER_16_TIPS_TO_21: tuple[int, ...] = (0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19,
-                                           7, 8, 9, 20)
-_DEFAULT_TIP_VERTEX_IDS: tuple[int, ...] = (745, 317, 444, 556, 673)
 
 
 @dataclass
@@ -71,7 +70,7 @@ def swing_axis_angle(template_bone: Tensor, target_bone: Tensor) -> Tensor:
 
 
 def mano_template_joints21(mano_model: nn.Module, betas: Tensor | None = None,
-                           tip_vertex_ids: tuple[int, ...] = _DEFAULT_TIP_VERTEX_IDS) -> Tensor:
+                           tip_vertex_ids: tuple[int, ...] = MANO_TIP_VERTEX_IDS) -> Tensor:
     """Rest-pose (zero full pose) 21 joints (B,3) of `mano_model` with `betas` (B,10), metres, MANO frame."""
     dtype = mano_model.shapedirs.dtype
     betas = torch.zeros(1, mano_model.num_betas, dtype=dtype) if betas is None else betas.to(dtype)
@@ -81,11 +80,11 @@ def mano_template_joints21(mano_model: nn.Module, betas: Tensor | None = None,
                      hand_pose=-hand_mean.expand(batch, -1), transl=torch.zeros(batch, 3, dtype=dtype))
     tips = out.vertices[:, list(tip_vertex_ids)]
     full = torch.cat([out.joints[:, :16], tips], dim=1)
-    return full[:, list(_REORDER_16_TIPS_TO_21)]
+    return full[:, list(MANO_16_TO_21)]
 
 
 def solve_mano_ik(joints21: Tensor, mano_model: nn.Module, betas: Tensor | None = None,
-                  tip_vertex_ids: tuple[int, ...] = _DEFAULT_TIP_VERTEX_IDS) -> ManoIKResult:
+                  tip_vertex_ids: tuple[int, ...] = MANO_TIP_VERTEX_IDS) -> ManoIKResult:
     """Analytic IK: 21 joints (B,21,3) camera/world frame, metres -> MANO pose, translation and validity.
 
     `hand_pose` is returned relative to the model's `pose_mean` (so it can be fed straight back into a
@@ -101,7 +100,7 @@ def solve_mano_ik(joints21: Tensor, mano_model: nn.Module, betas: Tensor | None 
     rest = template - template[:, :1]
     global_rot, valid = kabsch_rotation(rest[:, list(_MCP_21)], target[:, list(_MCP_21)])
     pose = torch.zeros(batch, 16, 3, dtype=dtype, device=joints21.device)
-    pose[:, 0] = _matrix_to_axis_angle(global_rot)
+    pose[:, 0] = matrix_to_axis_angle(global_rot)
     for chain in _FINGER_CHAINS_21:
         parent_rot = global_rot
         for joint, child in pairwise(chain[1:]):
@@ -118,30 +117,8 @@ def solve_mano_ik(joints21: Tensor, mano_model: nn.Module, betas: Tensor | None 
                         full_pose=full_pose, transl=transl, valid=valid)
 
 
-def _matrix_to_axis_angle(rot: Tensor) -> Tensor:
-    """Axis-angle (B,3) of rotation matrices (B,3,3) through a Shepperd quaternion (robust up to pi)."""
-    m = rot
-    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
-    candidates = torch.stack([
-        torch.stack([1 + trace, m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]], -1),
-        torch.stack([m[:, 2, 1] - m[:, 1, 2], 1 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2], m[:, 0, 1] + m[:, 1, 0],
-                     m[:, 0, 2] + m[:, 2, 0]], -1),
-        torch.stack([m[:, 0, 2] - m[:, 2, 0], m[:, 0, 1] + m[:, 1, 0], 1 - m[:, 0, 0] + m[:, 1, 1] - m[:, 2, 2],
-                     m[:, 1, 2] + m[:, 2, 1]], -1),
-        torch.stack([m[:, 1, 0] - m[:, 0, 1], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1],
-                     1 - m[:, 0, 0] - m[:, 1, 1] + m[:, 2, 2]], -1),
-    ], dim=1)                                                    # (B,4 candidates,4) each = 4 q_k * q
-    diag = torch.stack([trace, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], -1)
-    best = diag.argmax(-1)
-    quat = _safe_normalize(candidates[torch.arange(m.shape[0]), best])
-    quat = torch.where(quat[:, :1] < 0, -quat, quat)
-    vec_norm = quat[:, 1:].norm(dim=-1, keepdim=True)
-    angle = 2.0 * torch.atan2(vec_norm, quat[:, :1])
-    return quat[:, 1:] / vec_norm.clamp_min(1e-12) * angle
-
-
 def mano_joints_from_pose(mano_model: nn.Module, result: ManoIKResult, betas: Tensor | None = None,
-                          tip_vertex_ids: tuple[int, ...] = _DEFAULT_TIP_VERTEX_IDS) -> tuple[Tensor, Tensor]:
+                          tip_vertex_ids: tuple[int, ...] = MANO_TIP_VERTEX_IDS) -> tuple[Tensor, Tensor]:
     """Run MANO on an IK result: vertices (B,778,3) and 21 joints (B,21,3), metres, same frame as the input."""
     batch = result.full_pose.shape[0]
     dtype = mano_model.shapedirs.dtype
@@ -150,5 +127,5 @@ def mano_joints_from_pose(mano_model: nn.Module, result: ManoIKResult, betas: Te
     out = mano_model(betas=betas.to(dtype), global_orient=result.global_orient.to(dtype),
                      hand_pose=result.hand_pose.to(dtype), transl=result.transl.to(dtype))
     tips = out.vertices[:, list(tip_vertex_ids)]
-    joints = torch.cat([out.joints[:, :16], tips], dim=1)[:, list(_REORDER_16_TIPS_TO_21)]
+    joints = torch.cat([out.joints[:, :16], tips], dim=1)[:, list(MANO_16_TO_21)]
     return out.vertices, joints
