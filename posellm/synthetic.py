@@ -29,25 +29,19 @@ _POSE_RANGES = (
     (5, 0, 0.0, 1.4), (3, 0, -0.2, 0.2), (6, 1, -0.2, 0.2), (9, 2, -0.15, 0.15), (12, 0, -0.3, 0.3),
     (15, 1, -0.5, 0.5), (16, 2, -1.3, 0.5), (17, 2, -0.5, 1.3), (16, 1, -0.8, 0.8), (17, 1, -0.8, 0.8),
     (18, 1, -2.0, 0.0), (19, 1, 0.0, 2.0))
-_PART_COLOURS = {"head": (230, 190, 160), "torso": (150, 150, 160), "left": (220, 80, 60),
-                 "right": (60, 110, 220), "upper": (240, 200, 60), "lower_left": (200, 60, 160),
-                 "lower_right": (60, 200, 160)}
+# One saturated colour per SMPL part (left limbs warm, right limbs cool) on a dark, grey background, so the
+# part around each keypoint is visible to a tiny random-init ViT at 32 px.
+_PART_COLOURS = {"head": (255, 255, 255), "torso": (150, 150, 150),
+                 "left_upperarm": (255, 0, 0), "left_midarm": (255, 140, 0), "left_forearm": (255, 255, 0),
+                 "right_upperarm": (0, 0, 255), "right_midarm": (0, 150, 255), "right_forearm": (0, 255, 255),
+                 "upper_left_leg": (255, 0, 255), "left_leg": (160, 0, 255), "left_foot": (255, 150, 200),
+                 "upper_right_leg": (0, 255, 0), "right_leg": (0, 150, 60), "right_foot": (150, 255, 150)}
 COCO_TO_MPII_SOURCES = {"pelvis": ("left_hip", "right_hip"), "thorax": ("left_shoulder", "right_shoulder")}
 
 
 def part_colours() -> np.ndarray:
-    """(14, 3) uint8 colour per SMPL part: left limbs warm, right limbs cool, so left/right is visible."""
-    out = []
-    for name in SMPL_PART_NAMES:
-        if name in ("head", "torso"):
-            out.append(_PART_COLOURS[name])
-        elif name.startswith(("upper_left", "left_leg", "left_foot")):
-            out.append(_PART_COLOURS["lower_left"])
-        elif name.startswith(("upper_right", "right_leg", "right_foot")):
-            out.append(_PART_COLOURS["lower_right"])
-        else:
-            out.append(_PART_COLOURS["left" if name.startswith("left") else "right"])
-    return np.array(out, np.uint8)
+    """(14, 3) uint8 colour per SMPL part, in SMPL_PART_NAMES order."""
+    return np.array([_PART_COLOURS[name] for name in SMPL_PART_NAMES], np.uint8)
 
 
 def random_pose(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,7 +76,7 @@ class PersonRenderer:
         verts, joints = verts - joints[0] + shift, joints - joints[0] + shift
         f = self.size * 1.5
         K = np.array([[f, 0, (self.size - 1) / 2], [0, f, (self.size - 1) / 2], [0, 0, 1.0]])
-        background = np.clip(rng.uniform(20, 235, 3) + rng.normal(0, 12, (self.size, self.size, 3)), 0, 255)
+        background = np.clip(rng.uniform(0, 60) + rng.normal(0, 6, (self.size, self.size, 3)), 0, 255)
         rgb, depth, mask = render_mesh(verts, self.faces, K, (self.size, self.size), self.colours,
                                        background=background.astype(np.uint8))
         points3d = {n: joints[j] for n, j in _SMPL_JOINTS.items()}
@@ -166,7 +160,8 @@ def write_split(root: Path, split: str, count: int, size: int, seed: int, with_m
 def ensure_synthetic(root: Path, train: int, val: int, size: int, seed: int = 0) -> Path:
     """Write the synthetic COCO-format dataset at `root` once (marker file records its parameters)."""
     marker = root / "done.json"
-    params = {"train": train, "val": val, "size": size, "seed": seed, "body": "stand-in SMPL"}
+    params = {"train": train, "val": val, "size": size, "seed": seed, "body": "stand-in SMPL",
+              "colours": "one per part, dark background"}
     if marker.exists() and json.loads(marker.read_text()) == params:
         return root
     log.info("writing synthetic PoseLLM data to %s (%d train, %d val, %d px)", root, train, val, size)

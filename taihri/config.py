@@ -91,6 +91,7 @@ class TaihriModelConfig:
     min_pixels: int = 32 * 32
     max_pixels: int = 2560 * 32 * 32
     gradient_checkpointing: bool = False
+    freeze_vision: bool = False
     max_new_tokens: int = 256
     eval_batch_size: int = 16
     tiny: TinyBackboneConfig = field(default_factory=TinyBackboneConfig)

@@ -109,6 +109,8 @@ def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictC
         args["max_steps"] = max_steps
     sft_args = SFTConfig(**args, completion_only_loss=model_cfg.sft.completion_only_loss,
                          max_length=model_cfg.sft.max_length)
+    if model_cfg.freeze_vision:
+        model.model.visual.requires_grad_(False)
     columns = ["image", "prompt", "completion"]
     dataset = Dataset.from_list([{k: r[k] for k in columns} for r in rows])
     timer = StepTimer()

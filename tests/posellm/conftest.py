@@ -17,4 +17,4 @@ torch.set_num_threads(1)          # the CI box is shared: one intra-op thread av
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Rendered train/val splits written in the COCO (and MPII json) layouts."""
-    return ensure_synthetic(tmp_path_factory.mktemp("posellm_synth"), train=160, val=16, size=96, seed=0)
+    return ensure_synthetic(tmp_path_factory.mktemp("posellm_synth"), train=96, val=12, size=64, seed=0)
