@@ -13,52 +13,21 @@ from datasets import Dataset
 from omegaconf import DictConfig, OmegaConf
 from peft import LoraConfig, PeftModel
 from transformers import TrainerCallback
-from transformers.trainer_utils import get_last_checkpoint
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
 from common.training import trainer_config_from
+from common.training.hf import hf_resume_checkpoint, hf_training_kwargs
 from taihri.config import TaihriModelConfig
 from taihri.rewards import make_reward_functions
 
 log = logging.getLogger(__name__)
 
 
-def precision_args(precision: str, cuda: bool) -> dict[str, Any]:
-    """Shared precision key -> HF args: bf16 on CUDA (auto/bf16), fp32 with use_cpu on CPU."""
-    if cuda:
-        return {"bf16": precision in ("auto", "bf16"), "use_cpu": False}
-    return {"bf16": precision == "bf16", "use_cpu": True}
-
-
-def resume_checkpoint(resume: str, output_dir: Path) -> str | None:
-    """Shared resume key -> checkpoint path: auto = newest checkpoint-* in output_dir, none, or a path."""
-    if resume == "none":
-        return None
-    if resume == "auto":
-        return get_last_checkpoint(str(output_dir)) if output_dir.exists() else None
-    if not Path(resume).exists():
-        raise FileNotFoundError(f"trainer.resume={resume} does not exist")
-    return resume
-
-
 def shared_training_args(cfg: DictConfig, output_dir: Path, model_cfg: TaihriModelConfig) -> dict[str, Any]:
     """Keyword arguments of SFTConfig/GRPOConfig taken from the shared config (trainer, logger, seed)."""
-    tc = trainer_config_from(cfg.trainer)
     logger = OmegaConf.select(cfg, "logger.name", default="none")
-    save = {"save_strategy": "steps", "save_steps": tc.ckpt_every, "save_total_limit": tc.keep_last} \
-        if tc.ckpt_every > 0 else {"save_strategy": "no"}
-    return {
-        "output_dir": str(output_dir), "seed": int(cfg.seed), "data_seed": int(cfg.seed),
-        "max_steps": tc.max_steps, "per_device_train_batch_size": tc.batch_size,
-        "gradient_accumulation_steps": tc.grad_accum, "learning_rate": tc.lr,
-        "weight_decay": tc.weight_decay, "adam_beta1": tc.betas[0], "adam_beta2": tc.betas[1],
-        "lr_scheduler_type": tc.scheduler, "warmup_steps": int(tc.warmup_ratio * tc.max_steps),
-        "max_grad_norm": tc.grad_clip or 0.0, "logging_steps": tc.log_every,
-        "dataloader_num_workers": tc.num_workers, "disable_tqdm": not tc.progress_bar,
-        "report_to": ["wandb"] if logger == "wandb" else "none",
-        "gradient_checkpointing": model_cfg.gradient_checkpointing, "save_only_model": False,
-        **save, **precision_args(tc.precision, torch.cuda.is_available()),
-    }
+    return {**hf_training_kwargs(trainer_config_from(cfg.trainer), output_dir, int(cfg.seed), logger),
+            "gradient_checkpointing": model_cfg.gradient_checkpointing, "save_only_model": False}
 
 
 def lora_config(model_cfg: TaihriModelConfig) -> LoraConfig | None:
@@ -116,7 +85,7 @@ def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictC
     timer = StepTimer()
     trainer = SFTTrainer(model=model, args=sft_args, train_dataset=dataset, processing_class=processor,
                          peft_config=lora_config(model_cfg), callbacks=[timer])
-    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
+    trainer.train(resume_from_checkpoint=hf_resume_checkpoint(cfg.trainer.resume, output_dir))
     logs = [h for h in trainer.state.log_history if "loss" in h]
     summary = {"sft_loss_first": logs[0]["loss"], "sft_loss_last": logs[-1]["loss"]} if logs else {}
     return trainer.model, {**summary, **_runtime(timer)}
@@ -141,7 +110,7 @@ def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: Dict
     timer = StepTimer()
     trainer = GRPOTrainer(model=model, reward_funcs=functions, args=args, train_dataset=dataset,
                           processing_class=processor, peft_config=lora_config(model_cfg), callbacks=[timer])
-    trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.trainer.resume, output_dir))
+    trainer.train(resume_from_checkpoint=hf_resume_checkpoint(cfg.trainer.resume, output_dir))
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     summary = {"grpo_reward_first": rewards[0], "grpo_reward_last": rewards[-1]} if rewards else {}
     return trainer.model, {**summary, **_runtime(timer)}
