@@ -1,10 +1,11 @@
 """The paper's pipeline (Fig. 2): rough human + object -> contact regions -> neural IK per part -> Chamfer.
 
-For every frame, each predicted contact part with enough object points activates the kinematic chain of
-that part (`kinematics.chains.PART_TO_CHAIN`) and the neural IK drives the chain's target joint onto the
-region (mean distance to the region's points, eq. 14, with the 2D root term). Parts are handled in
-rounds (largest region first), problems of one round and chain solved as one batch. A solve is kept only
-when it lowers both L_IK and the joint-to-region distance (otherwise that frame keeps its pose).
+For every frame, each predicted contact part with enough confident object points, whose region is plausible
+for the rough body (the part's rough surface lies near the region), activates the kinematic chain of that
+part (`kinematics.chains.PART_TO_CHAIN`) and the neural IK drives the chain's target joint onto the region
+(mean distance to the region's points, eq. 14, with the 2D root term). Parts are handled in rounds (largest
+region first), problems of one round and chain solved as one batch. A solve is kept only when it lowers both
+L_IK and the mean joint-to-region distance (otherwise that frame keeps its pose).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from kinematics.refine import solve_contact
 class PipelineConfig:
     """Region selection, target construction and IK settings of the refinement stage."""
 
-    min_region_points: int = 3           # a part is 'in contact' with at least this many object points
+    min_region_points: int = 3           # a part is 'in contact' with at least this many (confident) object points
+    min_confidence: float = 0.0          # predicted points count only with softmax probability >= this (0 = off)
+    max_part_gap_m: float = 0.20         # plausibility gate: mean distance (m) from the region's points to the
+                                         # nearest rough-body vertex of the part; farther parts are not refined
+                                         # (0.20 ~ 97th percentile for true regions on the synthetic training clips)
     max_parts_per_frame: int = 2
     joint_offset: bool = True            # shift the region by the rough (joint - nearest part surface) offset
     gamma_deg: float = 30.0
@@ -58,6 +63,18 @@ def contact_regions(labels: np.ndarray, min_points: int, max_parts: int) -> list
     return parts[:max_parts]
 
 
+def confident_labels(labels: np.ndarray, confidence: np.ndarray | None, threshold: float) -> np.ndarray:
+    """Labels with the points whose class probability is below `threshold` set to 'no contact'."""
+    if confidence is None:
+        return np.asarray(labels)
+    return np.where(np.asarray(confidence) >= threshold, labels, NO_CONTACT)
+
+
+def part_gap(points: Tensor, part_verts: Tensor) -> float:
+    """Mean distance (m) from each region point (N,3) to its nearest part vertex (V,3)."""
+    return float(torch.cdist(points, part_verts).min(dim=1).values.mean())
+
+
 class ContactRefiner:
     """Drives a rough SMPL body onto predicted contact regions with the kinematics package's neural IK."""
 
@@ -79,12 +96,22 @@ class ContactRefiner:
         nearest = part_verts[torch.cdist(points, part_verts).argmin(dim=1)]
         return points + (joints[target_joint] - nearest.mean(dim=0))
 
+    def plan(self, rough_verts: Tensor, object_points: Tensor, labels: np.ndarray) -> list[int]:
+        """Parts of one frame to refine: enough points, and the part's rough surface near the region."""
+        parts = contact_regions(labels, self.cfg.min_region_points, NO_CONTACT)
+        plausible = [p for p in parts if part_gap(object_points[torch.as_tensor(labels == p)].double(),
+                                                  rough_verts[self.part_labels == p]) <= self.cfg.max_part_gap_m]
+        return plausible[: self.cfg.max_parts_per_frame]
+
     def refine(self, rough: BodyParams, object_points: Tensor, labels: np.ndarray, root_2d: Tensor | None = None,
-               K: Tensor | None = None) -> tuple[BodyParams, list[list[str]]]:
-        """Refined parameters and the parts used per frame; object_points (B,N,3), labels (B,N) class ids."""
+               K: Tensor | None = None, confidence: np.ndarray | None = None) -> tuple[BodyParams, list[list[str]]]:
+        """Refined parameters and the parts used per frame; object_points (B,N,3), labels (B,N) class ids,
+        confidence (B,N) the predicted class probabilities (None for given labels: all points count)."""
         current = BodyParams(*(x.float().clone() for x in (rough.global_orient, rough.body_pose, rough.transl,
                                                             rough.betas)))
-        plans = [contact_regions(lab, self.cfg.min_region_points, self.cfg.max_parts_per_frame) for lab in labels]
+        labels = confident_labels(labels, confidence, self.cfg.min_confidence)
+        rough_verts = self.vertices(current)[0]
+        plans = [self.plan(rough_verts[b], object_points[b], labels[b]) for b in range(len(labels))]
         ik_cfg = NeuralIKConfig(gamma_deg=self.cfg.gamma_deg, max_steps=self.cfg.ik_steps, use_2d=self.cfg.use_2d)
         use_2d = root_2d is not None and K is not None
         for round_index in range(self.cfg.max_parts_per_frame):
@@ -110,7 +137,7 @@ class ContactRefiner:
                                     root_2d=root_2d[frames] if use_2d else None, K=K[frames] if use_2d else None,
                                     cfg=ik_cfg, return_vertices=False)
                 before = ((joints[frames, target_joint, None] - padded).norm(dim=-1) * mask).sum(1) / mask.sum(1)
-                accept = frames[(out["reach"].cpu() < before) & (out["loss"].cpu() < out["initial_loss"].cpu())]
+                accept = frames[(out["mean_distance"].cpu() < before) & (out["loss"].cpu() < out["initial_loss"].cpu())]
                 keep = torch.isin(frames, accept)
                 current.global_orient[accept] = out["params"]["global_orient"][keep].float()
                 current.body_pose[accept] = out["params"]["body_pose"][keep].float()

@@ -62,7 +62,8 @@ def _tables() -> tuple[Table, Table]:
 
 def _synthetic(results_dir: Path) -> PaperResult:
     model_cfg, data_cfg, trainer = synthetic_setup()
-    splits = load_splits(data_cfg, os.environ.get("EHP_CACHE_DIR", ".cache"))
+    cache_dir = Path(os.environ.get("EHP_CACHE_DIR", ".cache"))
+    splits = load_splits(data_cfg, cache_dir)
     main, zero = _tables()
     baseline, pose = mean_pose_baseline(splits, data_cfg.image_size)
     columns, notes = {}, []
@@ -71,7 +72,7 @@ def _synthetic(results_dir: Path) -> PaperResult:
         built = build_posellm(cfg, data_cfg.image_size, seed=0)
         train_set = KeypointTrainSet(splits.train, built.codec, data_cfg, cfg.image_mean, cfg.image_std)
         start = time.perf_counter()
-        fit(built, train_set, trainer, data_cfg, results_dir / "posellm" / f"run_{connector}", 0)
+        fit(built, train_set, trainer, data_cfg, cache_dir / "posellm_reproduce" / f"run_{connector}", 0)
         metrics = evaluate_model(built.model, built.codec, splits, cfg, data_cfg.image_size)
         notes.append(f"{label}: {trainer.max_steps} steps x batch {trainer.batch_size}, train+eval "
                      f"{time.perf_counter() - start:.0f} s on CPU")

@@ -6,13 +6,13 @@ import logging
 from functools import partial
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file, save_file
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
+from common.training import trainer_config_from
+from common.training.hf import hf_resume_checkpoint, hf_training_kwargs
 from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig
 from posellm.data import collate_train
 from posellm.model import Built, build_posellm
@@ -21,42 +21,12 @@ log = logging.getLogger(__name__)
 CONFIG_FILE, FULL_WEIGHTS, ADAPTER_WEIGHTS = "posellm.yaml", "model.safetensors", "adapter.safetensors"
 
 
-def precision_flags(precision: str) -> dict[str, bool]:
-    """TrainingArguments precision: bf16 on CUDA (auto/bf16), fp32 on CPU unless bf16 is forced."""
-    cuda = torch.cuda.is_available()
-    bf16 = precision == "bf16" or (precision == "auto" and cuda)
-    return {"bf16": bf16, "use_cpu": not cuda}
-
-
-def resume_checkpoint(resume: str, output_dir: Path) -> str | None:
-    """`auto` = newest checkpoint-N in the HF output dir, `none` = fresh start, else the given path."""
-    if resume == "none":
-        return None
-    if resume == "auto":
-        return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    return resume
-
-
 def training_arguments(trainer: DictConfig, data: PoseLLMDataConfig, run_dir: Path, seed: int,
                        logger: DictConfig | None) -> TrainingArguments:
-    """Map configs/trainer keys (+ data.epochs, logger.name) onto transformers' TrainingArguments."""
-    t = trainer
-    scheduler = "constant_with_warmup" if t.scheduler == "constant" else (
-        "cosine_with_min_lr" if t.min_lr_ratio > 0 else "cosine")
+    """Shared trainer keys (+ data.epochs as the paper states the length, logger.name) as TrainingArguments."""
     logger_name = (logger or {}).get("name", "none")
-    return TrainingArguments(
-        output_dir=str(run_dir / "hf"), seed=seed, data_seed=seed,
-        max_steps=-1 if data.epochs else int(t.max_steps), num_train_epochs=float(data.epochs or 1),
-        per_device_train_batch_size=int(t.batch_size), gradient_accumulation_steps=int(t.grad_accum),
-        learning_rate=float(t.lr), weight_decay=float(t.weight_decay) if t.optimizer == "adamw" else 0.0,
-        adam_beta1=float(t.betas[0]), adam_beta2=float(t.betas[1]), optim="adamw_torch",
-        lr_scheduler_type=scheduler, warmup_steps=float(t.warmup_ratio),
-        lr_scheduler_kwargs={"min_lr_rate": float(t.min_lr_ratio)} if t.min_lr_ratio > 0 else {},
-        max_grad_norm=float(t.grad_clip or 0.0), logging_steps=int(t.log_every),
-        save_strategy="steps" if t.ckpt_every else "no", save_steps=int(t.ckpt_every or 1),
-        save_total_limit=int(t.keep_last), dataloader_num_workers=int(t.num_workers),
-        disable_tqdm=not t.progress_bar, report_to=["wandb"] if logger_name == "wandb" else "none",
-        remove_unused_columns=False, **precision_flags(t.precision))
+    kwargs = hf_training_kwargs(trainer_config_from(trainer), run_dir / "hf", seed, logger_name, epochs=data.epochs)
+    return TrainingArguments(**kwargs, remove_unused_columns=False)
 
 
 def fit(built: Built, train_set: Dataset, trainer_cfg: DictConfig, data: PoseLLMDataConfig, run_dir: Path,
@@ -70,7 +40,7 @@ def fit(built: Built, train_set: Dataset, trainer_cfg: DictConfig, data: PoseLLM
     model = built.model if adapters_only else built.model.get_base_model()
     trainer = Trainer(model=model, args=args, train_dataset=train_set,
                       data_collator=partial(collate_train, pad_id=built.codec.tokenizer.pad_token_id))
-    resume = resume_checkpoint(trainer_cfg.resume, Path(args.output_dir))
+    resume = hf_resume_checkpoint(trainer_cfg.resume, Path(args.output_dir))
     result = trainer.train(resume_from_checkpoint=resume)
     return {"train_loss": float(result.training_loss), "train_steps": float(result.global_step),
             "train_runtime_s": float(result.metrics.get("train_runtime", float("nan")))}

@@ -14,9 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_train_script_runs_the_contact_experiment(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    overrides = ["experiment=contact/crrnet_synthetic", "trainer.max_steps=2", "trainer.progress_bar=false",
-                 "trainer.eval_batch_size=2", "data.train_clips=3", "data.eval_clips=2", "data.frames=3",
-                 "data.image_size=32", "data.num_points=32", "model.window=3", f"paths.cache_dir={tmp_path}",
+    overrides = ["experiment=contact/crrnet_synthetic", "trainer.max_steps=1", "trainer.batch_size=2",
+                 "trainer.progress_bar=false", "trainer.eval_batch_size=2", "data.train_clips=2", "data.eval_clips=2",
+                 "data.frames=2", "data.image_size=16", "data.num_points=16", "model.window=3",
+                 "model.img_channels=4", "model.point_hidden=8", "model.gru_hidden=8", f"paths.cache_dir={tmp_path}",
                  f"run_dir={run_dir}", f"hydra.run.dir={run_dir}"]
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), *overrides], cwd=REPO,
                           capture_output=True, text=True, timeout=300)

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from contact.config import ContactDataConfig
-from contact.labels import CONTACT_THRESHOLD_M, NO_CONTACT
+from contact.labels import CONTACT_THRESHOLD_M, NO_CONTACT, PART_NAMES
 from contact.pipeline import BodyParams, ContactRefiner, PipelineConfig, contact_regions, hoi_chamfer
 from contact.synthetic import HOIClipGenerator
 from kinematics.chains import PART_TO_CHAIN
@@ -63,6 +63,29 @@ def test_refinement_moves_the_contact_part_onto_the_region_and_keeps_other_joint
     for j in range(23):
         if j not in moved:
             assert torch.equal(pose_r[j], pose_f[j])
+
+
+def test_gates_drop_implausible_parts_and_unconfident_points() -> None:
+    gen = HOIClipGenerator(TINY)
+    clip, t = gen.clip(3), 1
+    labels, points = clip["labels"][t:t + 1].copy(), torch.tensor(clip["gt_object_points"][t:t + 1])
+    part = contact_regions(labels[0], 3, 1)[0]
+    refiner = ContactRefiner(gen.body, gen.part_labels, PipelineConfig(max_part_gap_m=0.2))
+    rough = _params(clip, "rough", t)
+    rough_verts = refiner.vertices(rough)[0][0]
+    assert refiner.plan(rough_verts, points[0], labels[0]) == [part]                 # the true part is plausible
+    gaps = {p: np.linalg.norm(clip["gt_object_points"][t][labels[0] == part][:, None]
+                              - rough_verts.numpy()[gen.part_labels == p][None], axis=-1).min(axis=1).mean()
+            for p in range(len(PART_NAMES))}                                         # brute-force region gaps
+    far = max(gaps, key=gaps.get)
+    assert gaps[far] > 0.2
+    wrong = np.where(labels == part, far, labels)                                    # the region called a far part
+    assert refiner.plan(rough_verts, points[0], wrong[0]) == []
+    refined, used = refiner.refine(rough, points, wrong)
+    assert used == [[]] and torch.equal(refined.body_pose, rough.body_pose.float())
+    confidence = np.where(labels == part, 0.2, 0.9)                                  # the region is unsure
+    unsure = ContactRefiner(gen.body, gen.part_labels, PipelineConfig(min_confidence=0.5))
+    assert unsure.refine(rough, points, labels, confidence=confidence)[1] == [[]]
 
 
 def test_hoi_chamfer_protocols() -> None:
