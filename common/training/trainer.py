@@ -119,6 +119,7 @@ class Trainer:
             tmp.mkdir(parents=True)
         self.accelerator.wait_for_everyone()
         self.accelerator.save_model(model, str(tmp))
+        self.accelerator.wait_for_everyone()  # no rank is still inside the folder when it is renamed
         if self.is_main:
             (tmp / "metrics.json").write_text(json.dumps({"step": self.state.step, **metrics}, indent=2))
             publish_dir(tmp, final)
