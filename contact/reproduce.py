@@ -209,6 +209,7 @@ def _synthetic(results_dir: Path, steps: int = TRAIN_STEPS, dcfg: ContactDataCon
 def _real(results_dir: Path) -> PaperResult:
     dcfg = replace(ContactDataConfig(), source="behave", image_size=64, num_points=256)
     root = behave_root(dcfg, os.environ.get("EHP_DATA_ROOT"))
+    # Deliberate: this table needs upstream outputs (trained CRRNet / tracker fits) the repo cannot make here.
     raise NotImplementedError(
         f"BEHAVE found at {root}; a real-data reproduce is not implemented (training CRRNet on BEHAVE takes "
         "~20k steps on a GPU). Run `python scripts/train.py experiment=contact/crrnet_behave`, then "

@@ -46,6 +46,7 @@ def _check_real_data() -> None:
     if not (root / "sequences").is_dir():
         raise FileNotFoundError(f"BEHAVE not found at {root} (expected {root}/sequences, split.json; set "
                                 "EHP_BEHAVE_ROOT). See docs/kinematics.md, section 'Real data'.")
+    # Deliberate: this table needs upstream outputs (trained CRRNet / tracker fits) the repo cannot make here.
     raise NotImplementedError(
         f"BEHAVE found at {root}, but the real-data Table 2 also needs rough SMPL fits (e.g. VisTracker outputs) "
         "and predicted contact regions (CRRNet, contact paper) per test frame; that pipeline is not "
