@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from common.data.render import render_mesh
+from common.plotting import save_figure
 from contact.labels import CLASS_NAMES, NO_CONTACT
 from contact.model import project_points
 from contact.synthetic import PART_COLORS
@@ -48,10 +49,7 @@ def contact_figure(path: Path, clips: list[dict], predictions: dict[str, list[np
     fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=6, frameon=False)
     fig.suptitle(note, fontsize=8)
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=130)
 
 
 def body_figure(path: Path, rows: list[dict[str, np.ndarray]], faces: np.ndarray, note: str,
@@ -77,6 +75,4 @@ def body_figure(path: Path, rows: list[dict[str, np.ndarray]], faces: np.ndarray
             axes[r, c].axis("off")
     fig.suptitle(note, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=130)

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from common.plotting import save_figure
+
 WRISTS = (0, 21)
 
 
@@ -41,7 +43,4 @@ def plot_forecasts(path: Path, out: dict[str, np.ndarray], baseline: np.ndarray,
             ax.legend(fontsize=8)
     fig.suptitle("EggFlow wrist forecasts, canonical frame top view (synthetic data, stand-in hands)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=80)

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from common.plotting import save_figure
 from kinematics.chains import TREES
 from kinematics.objective import IKResult
 from kinematics.synthetic import Interactions
@@ -60,10 +61,7 @@ def skeleton_figure(inter: Interactions, gt_joints: torch.Tensor, results: dict[
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Stand-in SMPL, synthetic interactions: image-plane skeletons (active chain thick)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 def gamma_figure(gammas: list[float], mpjpe: list[float], pa_chamfer: list[float], published: list[float],
@@ -80,7 +78,4 @@ def gamma_figure(gammas: list[float], mpjpe: list[float], pa_chamfer: list[float
     ax[1].legend(fontsize=8)
     fig.suptitle("Impact of gamma (Table 2)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from common.plotting import save_figure
 from posellm.data import PersonInstance, read_rgb
 from posellm.keypoints import COCO_SKELETON
 
@@ -39,7 +40,4 @@ def prediction_grid(instances: list[PersonInstance], columns: dict[str, np.ndarr
                 ax.set_title(name, fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)

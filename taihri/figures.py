@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from common.plotting import save_figure
 from taihri.grammar import parse_answer
 
 
@@ -53,6 +54,4 @@ def plot_predictions(samples: list[dict], rows: list[dict], sft_answers: list[st
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
     fig.suptitle("TAIHRI on synthetic egocentric renders (stand-in body): queried joints", fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)

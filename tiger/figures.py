@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.plotting import save_figure
 from tiger.data.dataset import IMAGE_MEAN, IMAGE_STD
 
 
@@ -58,7 +59,4 @@ def plot_predictions(items: list[dict[str, torch.Tensor]], refined: list[np.ndar
                 axes[0, c].set_title(head, fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)

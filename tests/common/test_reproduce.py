@@ -43,3 +43,15 @@ def test_reproduce_rejects_unknown_arguments():
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "reproduce.py"), "data=imagenet"],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode != 0 and "data=synthetic or data=real" in out.stderr
+
+
+def test_save_figure_writes_png_into_new_folder_and_closes(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+
+    fig = plt.figure()
+    path = save_figure(fig, tmp_path / "paper" / "fig.png", dpi=50)
+    assert path == tmp_path / "paper" / "fig.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)
