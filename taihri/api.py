@@ -49,7 +49,8 @@ def evaluate_model(model: torch.nn.Module, processor, samples: list[dict], mc: T
                    dc: TaihriDataConfig, fallback: np.ndarray) -> tuple[dict[str, float], list[str], list[dict]]:
     """(metrics, answers, rows) of greedy answers to the evaluation prompt of every part set."""
     rows = eval_rows(samples, dc)
-    answers = generate_answers(model, processor, rows, mc.eval_batch_size, mc.max_new_tokens)
+    answers = generate_answers(model, processor, rows, mc.eval_batch_size, mc.max_new_tokens,
+                               mc.constrained_decoding, dc.bin_stride)
     gt = np.stack([s["joints_cam"] for s in samples])
     return evaluate_answers(answers, rows, gt, fallback, mc.rewards), answers, rows
 

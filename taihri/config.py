@@ -34,10 +34,11 @@ class LoraSettings:
 
 @dataclass
 class SFTSettings:
-    """TRL SFTConfig settings that are not shared trainer keys."""
+    """TRL SFTConfig settings that are not shared trainer keys; bin_label_sigma > 0 = ordinal bin targets (bins)."""
 
     completion_only_loss: bool = True
     max_length: int | None = None
+    bin_label_sigma: float = 0.0
 
 
 @dataclass
@@ -53,6 +54,7 @@ class GRPOSettings:
     top_p: float = 1.0
     max_completion_length: int = 256
     bootstrap_sft_steps: int = 0
+    constrained_generation: bool = True
 
 
 @dataclass
@@ -93,6 +95,7 @@ class TaihriModelConfig:
     gradient_checkpointing: bool = False
     freeze_vision: bool = False
     max_new_tokens: int = 256
+    constrained_decoding: bool = True
     eval_batch_size: int = 16
     tiny: TinyBackboneConfig = field(default_factory=TinyBackboneConfig)
     lora: LoraSettings = field(default_factory=LoraSettings)
@@ -115,7 +118,9 @@ class TaihriDataConfig:
     canonical_focal: float = 1000.0
     crop_size: int | None = None
     intrinsics_in_prompt: bool = False
+    bin_stride: int = 1
     command_prob: float = 0.3
+    prompts_per_sample: int = 1
     eval_parts: list[str] = field(default_factory=lambda: ["left_arm", "right_arm", "upper_body",
                                                            "lower_body"])
     render_size: int = 96

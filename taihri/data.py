@@ -38,7 +38,7 @@ def to_pil(image_chw: np.ndarray) -> Image.Image:
     return Image.fromarray((np.clip(np.asarray(image_chw).transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8))
 
 
-def make_row(sample: dict, part: str, text: str, intrinsics_in_prompt: bool) -> dict:
+def make_row(sample: dict, part: str, text: str, intrinsics_in_prompt: bool, bin_stride: int = 1) -> dict:
     """One TRL row: image, prompt/completion and ground truth (2D and K with pixel edges at integers)."""
     joints = list(PART_SETS[part])
     K = np.asarray(sample[S.K], np.float64).copy()
@@ -46,7 +46,7 @@ def make_row(sample: dict, part: str, text: str, intrinsics_in_prompt: bool) -> 
     height, width = np.asarray(sample[S.IMAGE]).shape[-2:]
     uv = np.asarray(sample[S.JOINTS_2D], np.float64)[joints]
     xyz = np.asarray(sample[S.JOINTS_CAM], np.float64)[joints]
-    answer = encode_answer(joints, uv + 0.5, xyz, width, height)
+    answer = encode_answer(joints, uv + 0.5, xyz, width, height, stride=bin_stride)
     return {
         "image": to_pil(sample[S.IMAGE]),
         "prompt": [{"role": "user", "content": build_prompt(text, K, intrinsics_in_prompt)}],
@@ -57,12 +57,13 @@ def make_row(sample: dict, part: str, text: str, intrinsics_in_prompt: bool) -> 
 
 
 def train_rows(samples: list[dict], cfg: TaihriDataConfig, seed: int) -> list[dict]:
-    """One row per sample with a random part set or free command (all of them appear over the set)."""
+    """`cfg.prompts_per_sample` rows per sample, each a random part set or free command (all appear over the set)."""
     rng = np.random.default_rng(seed)
     rows = []
     for sample in samples:
-        part, text = sample_prompt(rng, cfg.command_prob)
-        rows.append(make_row(sample, part, text, cfg.intrinsics_in_prompt))
+        for _ in range(cfg.prompts_per_sample):
+            part, text = sample_prompt(rng, cfg.command_prob)
+            rows.append(make_row(sample, part, text, cfg.intrinsics_in_prompt, cfg.bin_stride))
     return rows
 
 
@@ -71,7 +72,7 @@ def eval_rows(samples: list[dict], cfg: TaihriDataConfig) -> list[dict]:
     rows = []
     for index, sample in enumerate(samples):
         for part in cfg.eval_parts:
-            row = make_row(sample, part, eval_prompt(part), cfg.intrinsics_in_prompt)
+            row = make_row(sample, part, eval_prompt(part), cfg.intrinsics_in_prompt, cfg.bin_stride)
             rows.append({**row, "index": index})
     return rows
 

@@ -7,14 +7,15 @@ import torch
 
 from common.metrics import M_TO_MM, TAIHRI_PART_SETS, per_subset_mpjpe
 from taihri.config import RewardConfig
+from taihri.constrained import GrammarLogitsProcessor
 from taihri.grammar import parse_answer
 from taihri.rewards import total_reward
 
 
 @torch.no_grad()
 def generate_answers(model: torch.nn.Module, processor, rows: list[dict], batch_size: int,
-                     max_new_tokens: int) -> list[str]:
-    """Greedy answers (special tokens kept) for TRL-format rows; the image goes before the prompt text."""
+                     max_new_tokens: int, constrained: bool = True, bin_stride: int = 1) -> list[str]:
+    """Greedy answers (special tokens kept) for TRL-format rows; constrained = only bins (stride grid) are free."""
     model.eval()
     device = next(model.parameters()).device
     processor.tokenizer.padding_side = "left"
@@ -26,8 +27,9 @@ def generate_answers(model: torch.nn.Module, processor, rows: list[dict], batch_
             add_generation_prompt=True, tokenize=False) for r in batch]
         inputs = processor(images=[r["image"] for r in batch], text=texts, return_tensors="pt",
                            padding=True).to(device)
+        extra = {"logits_processor": [GrammarLogitsProcessor(processor.tokenizer, bin_stride)]} if constrained else {}
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=processor.tokenizer.pad_token_id)
+                             pad_token_id=processor.tokenizer.pad_token_id, **extra)
         new = out[:, inputs["input_ids"].shape[1]:]
         answers += [t.split("<|im_end|>")[0] for t in
                     processor.tokenizer.batch_decode(new, skip_special_tokens=False)]

@@ -33,10 +33,15 @@ _TOKEN_RE = re.compile(r"<\|[A-Za-z0-9_]+\|>|<[A-Za-z0-9_]+>|[\s,]+|[^<\s,]+|<")
 _JOINT_INDEX = {name: i for i, name in enumerate(BODY_JOINT_NAMES)}
 
 
-def value_to_bin(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Quantise values in [low, high] to integer bins 0..999 (rounded, clipped)."""
+def value_to_bin(values: np.ndarray, low: float, high: float, stride: int = 1) -> np.ndarray:
+    """Quantise values in [low, high] to integer bins 0..999 (rounded, clipped); stride>1 keeps multiples only."""
     norm = (np.asarray(values, dtype=np.float64) - low) / (high - low)
-    return np.clip(np.rint(norm * BIN_MAX), 0, BIN_MAX).astype(np.int64)
+    return (np.clip(np.rint(norm * BIN_MAX / stride), 0, BIN_MAX // stride) * stride).astype(np.int64)
+
+
+def allowed_bins(stride: int = 1) -> list[int]:
+    """Bin values an encoder with this stride emits (all 1000 for the paper's stride 1)."""
+    return list(range(0, BIN_MAX + 1, stride))
 
 
 def bin_to_value(bins: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -49,10 +54,10 @@ def bin_resolution(low: float, high: float) -> float:
     return 0.5 * (high - low) / BIN_MAX
 
 
-def encode_uv(uv: np.ndarray, width: float, height: float) -> np.ndarray:
+def encode_uv(uv: np.ndarray, width: float, height: float, stride: int = 1) -> np.ndarray:
     """(N,2) pixels of the model-input image -> (N,2) bins (out-of-frame points clip to the border)."""
     uv = np.asarray(uv, dtype=np.float64)
-    return np.stack([value_to_bin(uv[:, 0], 0.0, width), value_to_bin(uv[:, 1], 0.0, height)], -1)
+    return np.stack([value_to_bin(uv[:, 0], 0.0, width, stride), value_to_bin(uv[:, 1], 0.0, height, stride)], -1)
 
 
 def decode_uv(bins: np.ndarray, width: float, height: float) -> np.ndarray:
@@ -61,11 +66,11 @@ def decode_uv(bins: np.ndarray, width: float, height: float) -> np.ndarray:
     return np.stack([bin_to_value(bins[:, 0], 0.0, width), bin_to_value(bins[:, 1], 0.0, height)], -1)
 
 
-def encode_xyz(xyz: np.ndarray) -> np.ndarray:
+def encode_xyz(xyz: np.ndarray, stride: int = 1) -> np.ndarray:
     """(N,3) camera-frame metres -> (N,3) bins (X, Y in [-2.5, 2.5] m, Z in [0, 4] m)."""
     xyz = np.asarray(xyz, dtype=np.float64)
-    return np.stack([value_to_bin(xyz[:, 0], *XY_RANGE_M), value_to_bin(xyz[:, 1], *XY_RANGE_M),
-                     value_to_bin(xyz[:, 2], *Z_RANGE_M)], -1)
+    return np.stack([value_to_bin(xyz[:, 0], *XY_RANGE_M, stride), value_to_bin(xyz[:, 1], *XY_RANGE_M, stride),
+                     value_to_bin(xyz[:, 2], *Z_RANGE_M, stride)], -1)
 
 
 def decode_xyz(bins: np.ndarray) -> np.ndarray:
@@ -76,9 +81,9 @@ def decode_xyz(bins: np.ndarray) -> np.ndarray:
 
 
 def encode_answer(joints: Sequence[int], uv: np.ndarray, xyz: np.ndarray, width: float, height: float,
-                  box: Sequence[float] | None = None) -> str:
+                  box: Sequence[float] | None = None, stride: int = 1) -> str:
     """Answer text for joints (SMPL ids) with uv (N,2) model-input pixels and xyz (N,3) camera metres."""
-    uv_bins, xyz_bins = encode_uv(uv, width, height), encode_xyz(xyz)
+    uv_bins, xyz_bins = encode_uv(uv, width, height, stride), encode_xyz(xyz, stride)
     parts = []
     if box is not None:
         corners = encode_uv(np.asarray(box, dtype=np.float64).reshape(2, 2), width, height).reshape(-1)

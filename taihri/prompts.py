@@ -62,6 +62,17 @@ def sample_prompt(rng: np.random.Generator, command_prob: float) -> tuple[str, s
     return part, eval_prompt(part)
 
 
+def joints_in_prompt(text: str) -> tuple[int, ...] | None:
+    """SMPL ids a prompt asks for: the joints listed by the evaluation prompt or the part set of a command."""
+    for part, joints in PART_SETS.items():
+        if eval_prompt(part) in text:
+            return joints
+    for part, phrasing in command_prompts():
+        if phrasing in text:
+            return PART_SETS[part]
+    return None
+
+
 def build_prompt(text: str, K: np.ndarray | None, intrinsics_in_prompt: bool) -> str:
     """User text of one query, with the intrinsics sentence appended in the intrinsics-in-prompt mode."""
     return text + intrinsics_text(K) if intrinsics_in_prompt and K is not None else text

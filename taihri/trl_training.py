@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,15 @@ import torch
 from datasets import Dataset
 from omegaconf import DictConfig, OmegaConf
 from peft import LoraConfig, PeftModel
-from transformers import TrainerCallback
+from transformers import LogitsProcessorList, TrainerCallback
 from trl import GRPOConfig, GRPOTrainer, SFTConfig, SFTTrainer
 
 from common.training import trainer_config_from
 from common.training.hf import hf_resume_checkpoint, hf_training_kwargs
 from taihri.config import TaihriModelConfig
+from taihri.constrained import GrammarLogitsProcessor
+from taihri.grammar import BIN_TOKENS
+from taihri.ordinal_loss import ordinal_bin_loss
 from taihri.rewards import make_reward_functions
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,20 @@ def _runtime(timer: StepTimer) -> dict[str, float]:
     return {"train_step_s": float(np.median(steps))} if steps else {}
 
 
+class OrdinalSFTTrainer(SFTTrainer):
+    """SFTTrainer whose loss is `taihri.ordinal_loss` (one forward per step; TRL's token metrics are skipped)."""
+
+    def __init__(self, *args, ordinal_loss: Callable[..., torch.Tensor], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ordinal_loss = ordinal_loss
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs["labels"]
+        outputs = model(**{k: v for k, v in inputs.items() if k != "labels"}, use_cache=False)
+        loss = self.ordinal_loss(outputs, labels, num_items_in_batch=num_items_in_batch)
+        return (loss, outputs) if return_outputs else loss
+
+
 def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
             model_cfg: TaihriModelConfig, output_dir: Path, max_steps: int | None = None) -> tuple[Any, dict]:
     """Supervised fine-tuning on prompt/completion rows; returns (trained model, last logged metrics)."""
@@ -83,18 +101,37 @@ def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictC
     columns = ["image", "prompt", "completion"]
     dataset = Dataset.from_list([{k: r[k] for k in columns} for r in rows])
     timer = StepTimer()
-    trainer = SFTTrainer(model=model, args=sft_args, train_dataset=dataset, processing_class=processor,
-                         peft_config=lora_config(model_cfg), callbacks=[timer])
+    trainer_cls, extra = SFTTrainer, {}
+    if model_cfg.sft.bin_label_sigma > 0:
+        tokenizer = processor.tokenizer
+        trainer_cls, extra = OrdinalSFTTrainer, {"ordinal_loss": ordinal_bin_loss(
+            tokenizer.convert_tokens_to_ids(list(BIN_TOKENS)), len(tokenizer), model_cfg.sft.bin_label_sigma)}
+    trainer = trainer_cls(model=model, args=sft_args, train_dataset=dataset, processing_class=processor,
+                          peft_config=lora_config(model_cfg), callbacks=[timer], **extra)
     trainer.train(resume_from_checkpoint=hf_resume_checkpoint(cfg.trainer.resume, output_dir))
     logs = [h for h in trainer.state.log_history if "loss" in h]
     summary = {"sft_loss_first": logs[0]["loss"], "sft_loss_last": logs[-1]["loss"]} if logs else {}
     return trainer.model, {**summary, **_runtime(timer)}
 
 
+def constrain_generate(model: torch.nn.Module, processor: Any, bin_stride: int) -> None:
+    """Make `model.generate` grammar-constrained (TRL's GRPOTrainer takes no logits processor of its own)."""
+    unconstrained = model.generate
+    grammar = GrammarLogitsProcessor(processor.tokenizer, bin_stride)
+
+    def generate(*args, **kwargs):
+        kwargs["logits_processor"] = LogitsProcessorList([*(kwargs.get("logits_processor") or []), grammar])
+        return unconstrained(*args, **kwargs)
+
+    model.generate = generate
+
+
 def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig,
              model_cfg: TaihriModelConfig, output_dir: Path) -> tuple[Any, dict]:
     """GRPO on prompt rows with the four pose-aware rewards; returns (trained model, reward summary)."""
     grpo = model_cfg.grpo
+    if grpo.constrained_generation:
+        constrain_generate(model, processor, int(OmegaConf.select(cfg, "data.bin_stride", default=1)))
     functions, weights = make_reward_functions(model_cfg.rewards)
     args = GRPOConfig(**shared_training_args(cfg, output_dir, model_cfg), num_generations=grpo.num_generations,
                       beta=grpo.beta, loss_type=grpo.loss_type, scale_rewards=grpo.scale_rewards,
@@ -111,6 +148,7 @@ def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: Dict
     trainer = GRPOTrainer(model=model, reward_funcs=functions, args=args, train_dataset=dataset,
                           processing_class=processor, peft_config=lora_config(model_cfg), callbacks=[timer])
     trainer.train(resume_from_checkpoint=hf_resume_checkpoint(cfg.trainer.resume, output_dir))
+    vars(model).pop("generate", None)
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     summary = {"grpo_reward_first": rewards[0], "grpo_reward_last": rewards[-1]} if rewards else {}
     return trainer.model, {**summary, **_runtime(timer)}

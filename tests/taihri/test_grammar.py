@@ -101,3 +101,17 @@ def test_prompts_cover_every_part_and_command() -> None:
     assert {part for part, _ in COMMANDS.values()} == set(PART_SETS)
     K = np.array([[1000.0, 0, 700], [0, 1000.0, 525], [0, 0, 1]])
     assert "fx=1000.0" in build_prompt("Hug me.", K, True) and build_prompt("Hug me.", K, False) == "Hug me."
+
+
+def test_bin_stride_keeps_the_grammar_and_bounds_the_error() -> None:
+    rng = np.random.default_rng(4)
+    joints = list(PART_SETS["upper_body"])
+    uv, xyz = _random_answer(rng, joints)
+    uv, xyz = np.minimum(uv, [0.99 * W, 0.99 * H]), np.minimum(xyz, [2.45, 2.45, 3.95])  # stride 10 tops at bin 990
+    answer = encode_answer(joints, uv, xyz, W, H, stride=10)
+    parsed = parse_answer(answer, W, H)
+    assert parsed.ok and parsed.names_exactly(joints)
+    got_uv, got_xyz = parsed.arrays(joints)
+    assert np.abs(got_xyz[:, :2] - xyz[:, :2]).max() <= 10 * bin_resolution(*XY_RANGE_M) + 1e-9
+    assert np.abs(got_xyz[:, 2] - xyz[:, 2]).max() <= 10 * bin_resolution(*Z_RANGE_M) + 1e-9
+    assert np.abs(got_uv - uv).max() <= 10 * bin_resolution(0.0, W) + 1e-9
