@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+import torch
+
+ArrayLike = TypeVar("ArrayLike", np.ndarray, torch.Tensor)
 
 
 def joint_validity(joints: np.ndarray) -> np.ndarray:
@@ -26,6 +30,24 @@ def canonical_frame(extrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     yaw = np.arctan2(forward[1], forward[0])
     c, s = np.cos(-yaw), np.sin(-yaw)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]), origin
+
+
+WRISTS = (0, 21)                                  # right wrist, left wrist in the 42-joint layout
+WRIST_OF = [0] * 21 + [21] * 21                   # the wrist of each of the 42 joints
+
+
+def to_wrist_relative(hands: ArrayLike) -> ArrayLike:
+    """(...,42,3) joints (numpy or torch, metres) -> wrists kept, finger joints minus their hand's wrist."""
+    base = hands[..., WRIST_OF, :]
+    base[..., WRISTS, :] = 0
+    return hands - base
+
+
+def from_wrist_relative(rel: ArrayLike) -> ArrayLike:
+    """Inverse of `to_wrist_relative`."""
+    base = rel[..., WRIST_OF, :]
+    base[..., WRISTS, :] = 0
+    return rel + base
 
 
 def to_canonical(points: np.ndarray, rot: np.ndarray, origin: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ class EncoderConfig:
     checkpoint: str | None = None      # dir with vision.pt (+ vision_config.json) and a BERT folder `text/`
     image_size: int = 224
     num_frames: int = 4
-    patch_size: int = 56             # 14 in EgoVideo (1025 tokens); 56 keeps CPU runs small
+    patch_size: int = 56             # 14 in EgoVideo (1025 tokens); 56 = 4x4 grid, small enough for CPU
     vision_width: int = 64
     vision_depth: int = 2
     vision_heads: int = 4
@@ -24,7 +24,7 @@ class EncoderConfig:
     text_layers: int = 2
     text_heads: int = 4
     text_embed_dim: int = 64           # EgoVideo's text_projection output (512 in the real model)
-    max_text_len: int = 8              # EggHand uses 59
+    max_text_len: int = 12             # EggHand uses 59
 
 
 @dataclass
@@ -60,7 +60,7 @@ class EggFlowModelConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     objective: str = "egghand"           # egghand (L1 abs/rel + pairwise on sampler output) | velocity
-    target: str = "last_observed"        # head outputs offsets from the last observed pose | absolute (paper)
+    target: str = "residual"   # wrist offsets + wrist-relative shape deltas from the last observed pose | absolute
     loss_weights: list[float] = field(default_factory=lambda: [0.6, 0.2, 0.2])  # abs, rel, pairwise
     groot_checkpoint: str | None = None  # .safetensors/.pt state_dict with GR00T `action_head.*` keys
     pretrain_head_steps: int = 0         # >0: pretrain the head on a disjoint synthetic motion set first
@@ -68,8 +68,8 @@ class EggFlowModelConfig:
     def __post_init__(self) -> None:
         if self.objective not in ("egghand", "velocity"):
             raise ValueError(f"model.objective={self.objective!r}: choose 'egghand' or 'velocity'")
-        if self.target not in ("last_observed", "absolute"):
-            raise ValueError(f"model.target={self.target!r}: choose 'last_observed' or 'absolute'")
+        if self.target not in ("residual", "absolute"):
+            raise ValueError(f"model.target={self.target!r}: choose 'residual' or 'absolute'")
         if len(self.loss_weights) != 3:
             raise ValueError("model.loss_weights needs 3 weights (abs, rel, pairwise)")
 
@@ -83,7 +83,7 @@ class EggFlowDataConfig:
     train_clips: int = 1500
     eval_clips: int = 300
     seed: int = 0
-    num_objects: int = 3
+    num_objects: int = 1                 # objects on the table; the first is the target
     egomotion_scale: float = 1.0
     obs_len: int = 20                    # state offsets -19..0 at 10 fps
     horizon: int = 10

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from eggflow.baselines import last_valid
-from eggflow.canonical import make_window
+from eggflow.canonical import WRIST_OF, make_window, to_wrist_relative
 from eggflow.config import EggFlowDataConfig
 from eggflow.encoder import EgoVideoEncoder
 from eggflow.synthetic import ANCHOR, generate_clip, random_task_text
@@ -95,7 +95,8 @@ def build_synthetic(cfg: EggFlowDataConfig, encoder: EgoVideoEncoder, num_clips:
 
 def normalisation_stats(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Per-coordinate min/max (metres): absolute joints + 12 extrinsics (state, EggHand's stats) and the
-    targets as offsets from the last observed pose (`offset_*`), over valid joints only."""
+    targets as residuals from the last observed pose (`residual_*`: wrist offsets, wrist-relative finger
+    offsets), over valid joints only."""
     def min_max(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo = np.where(valid[..., None], x, np.inf).min(0).ravel()
         hi = np.where(valid[..., None], x, -np.inf).max(0).ravel()
@@ -105,10 +106,12 @@ def normalisation_stats(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor
     hands = np.concatenate([arrays["past"].reshape(-1, 42, 3), arrays["future"].reshape(-1, 42, 3)])
     valid = np.concatenate([arrays["past_valid"].reshape(-1, 42), arrays["future_valid"].reshape(-1, 42)])
     lo, hi = min_max(hands, valid)
-    offsets = arrays["future"] - last_valid(arrays["past"], arrays["past_valid"])[:, None]
-    off_lo, off_hi = min_max(offsets.reshape(-1, 42, 3), arrays["future_valid"].reshape(-1, 42))
+    anchor = last_valid(arrays["past"], arrays["past_valid"])
+    residual = to_wrist_relative(arrays["future"]) - to_wrist_relative(anchor)[:, None]
+    res_valid = arrays["future_valid"] & arrays["future_valid"][..., WRIST_OF]
+    res_lo, res_hi = min_max(residual.reshape(-1, 42, 3), res_valid.reshape(-1, 42))
     extr = arrays["past_extrinsics"].reshape(-1, 12)
-    stats = {"hand_min": lo, "hand_max": hi, "offset_min": off_lo, "offset_max": off_hi,
+    stats = {"hand_min": lo, "hand_max": hi, "residual_min": res_lo, "residual_max": res_hi,
              "state_min": np.concatenate([lo, extr.min(0)]), "state_max": np.concatenate([hi, extr.max(0)])}
     return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in stats.items()}
 

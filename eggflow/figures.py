@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -23,7 +24,7 @@ def plot_forecasts(path: Path, out: dict[str, np.ndarray], baseline: np.ndarray,
     for i in range(num):
         if len(frames):
             axes[0, i].imshow(frames[i][-1])
-        axes[0, i].set_title(texts[i] if i < len(texts) else "", fontsize=9)
+        axes[0, i].set_title(textwrap.fill(texts[i], 30) if i < len(texts) else "", fontsize=9)
         axes[0, i].axis("off")
         ax = axes[1, i]
         for k, w in enumerate(WRISTS):

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from eggflow.action_head import FlowmatchingActionHead, load_groot_action_head
+from eggflow.canonical import from_wrist_relative, to_wrist_relative
 from eggflow.config import HAND_DIM, NUM_JOINTS, STATE_DIM, EggFlowModelConfig
 from eggflow.encoder import EgoVideoEncoder
 from eggflow.losses import egghand_loss
@@ -41,7 +42,7 @@ class EggFlowModel(nn.Module):
         self.cfg = cfg
         self.backbone = Backbone(cfg, cache_dir, seed)
         self.action_head = FlowmatchingActionHead(cfg.head, horizon, obs_len)
-        for name, dim in (("hand", HAND_DIM), ("offset", HAND_DIM), ("state", STATE_DIM)):
+        for name, dim in (("hand", HAND_DIM), ("residual", HAND_DIM), ("state", STATE_DIM)):
             self.register_buffer(f"{name}_min", -torch.ones(dim))
             self.register_buffer(f"{name}_max", torch.ones(dim))
         if cfg.groot_checkpoint:
@@ -69,18 +70,20 @@ class EggFlowModel(nn.Module):
         return torch.where((latest >= 0)[..., None], picked, torch.zeros_like(picked))
 
     def head_target(self, batch: dict) -> Tensor:
-        """What the flow head generates: (B,H,126) normalised absolute joints or offsets from the anchor."""
+        """What the flow head generates: (B,H,126) normalised absolute joints, or the residual: wrist offsets
+        from the last observed wrists and wrist-relative finger offsets from the last observed hand shape."""
         future = batch["future"]
         if self.cfg.target == "absolute":
             return self._norm(future.flatten(2), self.hand_min, self.hand_max)
-        return self._norm((future - self.anchor(batch)[:, None]).flatten(2), self.offset_min, self.offset_max)
+        residual = to_wrist_relative(future) - to_wrist_relative(self.anchor(batch))[:, None]
+        return self._norm(residual.flatten(2), self.residual_min, self.residual_max)
 
     def to_metres(self, x: Tensor, batch: dict) -> Tensor:
         """Head output (B,H,126) -> (B,H,42,3) canonical-frame metres."""
         if self.cfg.target == "absolute":
             return self._denorm(x, self.hand_min, self.hand_max).view(*x.shape[:2], NUM_JOINTS, 3)
-        offsets = self._denorm(x, self.offset_min, self.offset_max).view(*x.shape[:2], NUM_JOINTS, 3)
-        return self.anchor(batch)[:, None] + offsets
+        residual = self._denorm(x, self.residual_min, self.residual_max).view(*x.shape[:2], NUM_JOINTS, 3)
+        return from_wrist_relative(residual + to_wrist_relative(self.anchor(batch))[:, None])
 
     def normalise_hands(self, hands: Tensor) -> Tensor:
         """(B,T,42,3) metres -> EggHand's normalised absolute space (per-coordinate min-max to [-1, 1])."""

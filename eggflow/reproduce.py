@@ -33,7 +33,7 @@ PUBLISHED_T3 = {"w. Noisy Vision": (0.287, 0.287, 0.083, 0.083), "w. Dummy Langu
 PUBLISHED_T4 = {"EgoH4": (0.294, 0.139, 0.267, 0.116), "w. InternVL3.5-1B": (0.303, 0.112, 0.287, 0.082),
                 "EggHand (Ours)": (0.276, 0.106, 0.271, 0.076)}
 PUBLISHED_T5 = {"initialized Action Head": (0.321, 0.323, 0.089, 0.089), "EggHand (Ours)": (0.271, 0.271, 0.076, 0.077)}
-SYNTHETIC = {"train_clips": 800, "eval_clips": 200, "steps": 300, "pretrain_steps": 150}
+SYNTHETIC = {"train_clips": 800, "eval_clips": 200, "steps": 450, "pretrain_steps": 150}
 
 
 def _row(table: Table, method: str, kind: str, values: dict | tuple) -> None:
@@ -44,7 +44,7 @@ def _row(table: Table, method: str, kind: str, values: dict | tuple) -> None:
 
 def _train(name: str, model_cfg: EggFlowModelConfig, data: EggFlowData, steps: int, out_root: Path,
            init: dict | None = None) -> EggFlowModel:
-    cfg = TrainerConfig(max_steps=steps, batch_size=64, lr=2e-3, weight_decay=1e-7, warmup_ratio=0.05,
+    cfg = TrainerConfig(max_steps=steps, batch_size=64, lr=3e-3, weight_decay=1e-7, warmup_ratio=0.05,
                         log_every=50, progress_bar=False, resume="none")
     trainer = Trainer(cfg, EggFlowTask(model_cfg, data, eval_set=None, init_state=init), out_root / name, seed=0)
     trainer.fit()

@@ -1,9 +1,11 @@
-"""Synthetic egocentric reach clips where vision (object positions) and text (which object, which verb) matter.
+"""Synthetic egocentric reach clips where vision (where the object is) and text (what to do) both matter.
 
-World frame: metres, z up, table plane z = 0. Each clip has 30 frames at 10 fps: 20 observed frames of idle
-hand sway (no hint of the target), then 10 frames in which one hand reaches for the object named by the
-text and performs the verb (pick up: grasp and lift; tap: hover and press; push: approach and push). The
-object layout is visible only in the rendered frames; the head camera yaws and drifts (egomotion).
+World frame: metres, z up, table plane z = 0. Each clip has 30 frames at 10 fps: 20 observed frames in which
+both hands idle near rest (small sway, relaxed fingers, no hint of the target), then 10 frames in which the
+hand on the object's side reaches for it (duration grows with distance) and shapes itself for the verb named
+by the text: "pick up" closes every finger into a grasp, "tap" extends the index and curls the rest, "push"
+flattens the hand. The object (one of four well-separated table slots, large and high-contrast) is visible
+only in the rendered frames; the head camera yaws and drifts (egomotion). Past motion alone is ambiguous.
 """
 
 from __future__ import annotations
@@ -13,23 +15,26 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-OBJECTS = {"cup": (220, 40, 40), "box": (40, 190, 60), "ball": (50, 80, 230), "bottle": (230, 210, 40)}
+OBJECTS = {"cup": (230, 30, 30), "box": (30, 200, 50), "ball": (40, 70, 240), "bottle": (245, 220, 30)}
 OBJECT_COLOURS = {"cup": "red", "box": "green", "ball": "blue", "bottle": "yellow"}
 VERBS = ("pick up", "tap", "push")
-HAND_SHAPES = {"pick up": (0.6, 1.0, 1.0, 1.0, 1.0), "tap": (0.8, 0.0, 1.0, 1.0, 1.0),
-               "push": (0.0, 0.0, 0.0, 0.0, 0.0)}   # final per-finger curls (thumb..pinky) of each verb
+IDLE_CURL = 0.35
+HAND_SHAPES = {"pick up": (1.0, 1.2, 1.2, 1.2, 1.2), "tap": (1.0, 0.0, 1.3, 1.3, 1.3),
+               "push": (0.0, -0.15, -0.15, -0.15, -0.15)}   # final per-finger curls (thumb..pinky) of each verb
 CLIP_LEN, ANCHOR = 30, 19
-FOCAL, IMAGE = 180.0, 224
-SLOTS = [(x, y) for x in (0.35, 0.52) for y in (-0.27, -0.09, 0.09, 0.27)]  # table places (m), 8 slots
-
+FOCAL, IMAGE = 140.0, 224
+OBJECT_RADIUS = 0.09                                         # metres (rendered size)
+SLOTS = [(x, y) for x in (0.28, 0.55) for y in (-0.24, 0.24)]  # table places (m), 4 well-separated slots
+HAND_NAMES = ("right", "left")                                # hand 0 = joints 0..20, hand 1 = joints 21..41
+REST = {0: (0.12, -0.16, 0.1), 1: (0.12, 0.16, 0.1)}           # idle wrist positions (right, left hand)
 
 FINGER_BASES = {"thumb": (0.025, 0.035, -0.01), "index": (0.09, 0.025, 0.0), "middle": (0.095, 0.005, 0.0),
                 "ring": (0.09, -0.015, 0.0), "pinky": (0.08, -0.033, 0.0)}
-FINGER_LENGTHS = {"thumb": 0.03, "index": 0.028, "middle": 0.03, "ring": 0.028, "pinky": 0.022}
+FINGER_LENGTHS = {"thumb": 0.035, "index": 0.035, "middle": 0.038, "ring": 0.035, "pinky": 0.028}
 
 
 def hand_template(curls: np.ndarray, is_right: bool) -> np.ndarray:
-    """(T,5) per-finger curls in [0,1] (thumb..pinky) -> (T,21,3) joints in a wrist frame, x forward, z up."""
+    """(T,5) per-finger curls (thumb..pinky, 0 straight, ~1 fist) -> (T,21,3) joints in a wrist frame (m)."""
     side = -1.0 if is_right else 1.0
     joints = [np.zeros((len(curls), 3))]
     for f, (finger, (bx, by, bz)) in enumerate(FINGER_BASES.items()):
@@ -71,36 +76,39 @@ class Clip:
 
 
 def render_frame(extrinsics: np.ndarray, objects: list[tuple[str, np.ndarray]], joints: np.ndarray) -> np.ndarray:
-    """Flat-shaded table, objects as projected discs/squares and hand joints as dots (224x224 RGB)."""
-    img = np.full((IMAGE, IMAGE, 3), (150, 130, 110), np.uint8)
+    """Dark flat table, objects as large projected discs/rectangles and hand joints as dots (224x224 RGB)."""
+    img = np.full((IMAGE, IMAGE, 3), (70, 60, 55), np.uint8)
     items = [*objects, *[("hand", p) for p in joints if np.abs(p).sum() > 0]]
     cam = [(name, extrinsics[:, :3] @ p + extrinsics[:, 3]) for name, p in items]
     for name, p in sorted(cam, key=lambda item: -item[1][2]):
         if p[2] < 0.05:
             continue
         u, v = FOCAL * p[0] / p[2] + IMAGE / 2, FOCAL * p[1] / p[2] + IMAGE / 2
-        if not (-40 < u < IMAGE + 40 and -40 < v < IMAGE + 40):
+        if not (-60 < u < IMAGE + 60 and -60 < v < IMAGE + 60):
             continue
         if name == "hand":
             cv2.circle(img, (int(u), int(v)), 2, (240, 200, 170), -1)
             continue
-        r = max(int(FOCAL * 0.05 / p[2]), 3)
+        r = max(int(FOCAL * OBJECT_RADIUS / p[2]), 3)
         if name in ("box", "bottle"):
-            cv2.rectangle(img, (int(u - r), int(v - r * (2 if name == "bottle" else 1))),
+            cv2.rectangle(img, (int(u - r), int(v - r * (1.5 if name == "bottle" else 1))),
                           (int(u + r), int(v + r)), OBJECTS[name], -1)
         else:
             cv2.circle(img, (int(u), int(v)), r, OBJECTS[name], -1)
     return img
 
 
-def generate_clip(rng: np.random.Generator, num_objects: int = 3, egomotion_scale: float = 1.0) -> Clip:
-    """Sample a layout, a task text, egomotion and the two-hand motion; render the 4 observed frames."""
+def generate_clip(rng: np.random.Generator, num_objects: int = 1, egomotion_scale: float = 1.0) -> Clip:
+    """Sample a layout, a task text, egomotion and the two-hand motion; render the 4 observed frames.
+
+    The first object is the target; others (num_objects > 1) are distractors the text names by colour and kind.
+    """
     names = list(rng.choice(list(OBJECTS), size=num_objects, replace=False))
     slots = rng.choice(len(SLOTS), size=num_objects, replace=False)
-    positions = [np.array([*SLOTS[k], 0.04]) + np.array([*rng.uniform(-0.02, 0.02, 2), 0.0]) for k in slots]
-    target = int(rng.integers(num_objects))
+    positions = [np.array([*SLOTS[k], 0.04]) + np.array([*rng.uniform(-0.03, 0.03, 2), 0.0]) for k in slots]
+    target, acting = 0, int(rng.integers(2))
     verb = VERBS[int(rng.integers(len(VERBS)))]
-    text = f"{verb} the {OBJECT_COLOURS[names[target]]} {names[target]}"
+    text = f"{verb} the {OBJECT_COLOURS[names[target]]} {names[target]} with the {HAND_NAMES[acting]} hand"
 
     t = np.arange(CLIP_LEN) / 10.0
     amp = egomotion_scale * rng.uniform(0.0, 0.25)
@@ -111,12 +119,12 @@ def generate_clip(rng: np.random.Generator, num_objects: int = 3, egomotion_scal
     extrinsics = look_at_extrinsics(eyes, yaw, pitch)
 
     joints = np.zeros((CLIP_LEN, 42, 3))
-    acting = 0 if positions[target][1] < 0 else 1
     for hand in (0, 1):
-        rest = np.array([0.12, -0.16 if hand == 0 else 0.16, 0.1]) + rng.normal(0, 0.02, 3)
+        rest = np.array(REST[hand]) + rng.normal(0, 0.015, 3)
         phase, freq = rng.uniform(0, 6.3, 3), rng.uniform(0.3, 0.8, 3)
-        wrist = rest + 0.012 * np.sin(2 * np.pi * freq * t[:, None] + phase)
-        curl = np.repeat(np.clip(0.35 + 0.02 * np.sin(2 * np.pi * 0.3 * t + phase[0]), 0, 1)[:, None], 5, 1)
+        wrist = rest + 0.008 * np.sin(2 * np.pi * freq * t[:, None] + phase)
+        idle = IDLE_CURL + rng.uniform(-0.05, 0.05) + 0.02 * np.sin(2 * np.pi * 0.3 * t + phase[0])
+        curl = np.repeat(idle[:, None], 5, 1)
         if hand == acting:
             wrist, curl = _reach(wrist, curl, positions[target], verb)
         joints[:, 21 * hand:21 * hand + 21] = wrist[:, None] + hand_template(curl, hand == 0)
@@ -128,23 +136,21 @@ def generate_clip(rng: np.random.Generator, num_objects: int = 3, egomotion_scal
 
 
 def _reach(wrist: np.ndarray, curl: np.ndarray, goal: np.ndarray, verb: str) -> tuple[np.ndarray, np.ndarray]:
-    """Future frames (after ANCHOR) of the acting hand: min-jerk reach, then the verb-specific finish."""
+    """Future frames (after ANCHOR) of the acting hand: min-jerk reach whose duration (frames) grows with the
+    distance, the fingers shaping for the verb over the second half of the reach, then the verb's finish."""
     wrist, curl = wrist.copy(), curl.copy()
     start = wrist[ANCHOR]
+    offsets = {"pick up": (-0.1, 0.0, 0.05), "tap": (-0.09, 0.0, 0.07), "push": (-0.16, 0.0, 0.0)}
+    approach = goal + np.array(offsets[verb])
+    duration = float(np.clip(np.linalg.norm(approach - start) / 0.055, 5.0, 9.0))
     steps = np.arange(1, CLIP_LEN - ANCHOR)
-    s = min_jerk(steps / 8.0)
-    approach = goal + np.array([-0.1, 0.0, 0.04])
-    if verb == "push":
-        approach = goal + np.array([-0.16, 0.0, 0.0])
+    s = min_jerk(steps / duration)
     path = start + s[:, None] * (approach - start)
-    finish = min_jerk((steps - 7) / 3.0)[:, None]
-    if verb == "pick up":
-        path = path + finish * np.array([0.0, 0.0, 0.08])
-    elif verb == "tap":
-        path = path + np.array([0.0, 0.0, 0.06]) * (s[:, None] - finish)
-    else:
-        path = path + finish * np.array([0.08, 0.0, 0.0])
-    curl[ANCHOR + 1:] = curl[ANCHOR] + s[:, None] * (np.asarray(HAND_SHAPES[verb]) - curl[ANCHOR])
+    finish = min_jerk((steps - duration) / 2.0)[:, None]
+    finish_moves = {"pick up": (0.0, 0.0, 0.06), "tap": (0.0, 0.0, -0.04), "push": (0.06, 0.0, 0.0)}
+    path = path + finish * np.array(finish_moves[verb])
+    shaping = min_jerk((steps - 0.4 * duration) / (0.6 * duration))[:, None]
+    curl[ANCHOR + 1:] = curl[ANCHOR] + shaping * (np.asarray(HAND_SHAPES[verb]) - curl[ANCHOR])
     wrist[ANCHOR + 1:] = path
     return wrist, curl
 
@@ -152,4 +158,5 @@ def _reach(wrist: np.ndarray, curl: np.ndarray, goal: np.ndarray, verb: str) -> 
 def random_task_text(rng: np.random.Generator) -> str:
     """A random task text from the synthetic vocabulary (the 'dummy language' ablation)."""
     name = list(OBJECTS)[int(rng.integers(len(OBJECTS)))]
-    return f"{VERBS[int(rng.integers(len(VERBS)))]} the {OBJECT_COLOURS[name]} {name}"
+    verb, hand = VERBS[int(rng.integers(len(VERBS)))], HAND_NAMES[int(rng.integers(2))]
+    return f"{verb} the {OBJECT_COLOURS[name]} {name} with the {hand} hand"

@@ -41,7 +41,7 @@ class EggFlowData:
 
     def _key(self) -> str:
         spec = {"data": asdict(self.cfg), "encoder": asdict(self.model_cfg.encoder),
-                "seed": self.encoder_seed, "version": 4}
+                "seed": self.encoder_seed, "version": 5}
         return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def _load(self) -> tuple[ForecastDataset, ForecastDataset]:

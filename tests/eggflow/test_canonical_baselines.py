@@ -1,6 +1,7 @@
-"""Canonical frame (yaw only, gravity kept, invertible), windowing, and the three baselines by hand."""
+"""Canonical frame (yaw only, gravity kept, invertible), windowing, the residual target and the three baselines."""
 
 import numpy as np
+import torch
 from scipy.spatial.transform import Rotation
 
 from eggflow.baselines import constant_velocity, mean_pose, static, zero_velocity
@@ -12,6 +13,8 @@ from eggflow.canonical import (
     make_window,
     to_canonical,
 )
+from eggflow.config import EggFlowModelConfig
+from eggflow.model import EggFlowModel
 
 
 def camera(yaw: float, pitch: float, roll: float, centre: np.ndarray) -> np.ndarray:
@@ -88,3 +91,23 @@ def test_tokenizer_knows_the_task_words(tmp_path):
     ids = tokenizer(["pick up the red cup", "push the yellow bottle"])["input_ids"]
     assert all(tokenizer.unk_token_id not in row for row in ids)
     assert len({tuple(row) for row in ids}) == 2
+
+
+def test_residual_target_is_wrist_offset_plus_shape_change(tmp_path):
+    rng = np.random.default_rng(3)
+    past, future = rng.normal(size=(2, 20, 42, 3)), rng.normal(size=(2, 10, 42, 3))
+    batch = {"past": torch.tensor(past, dtype=torch.float32), "past_valid": torch.ones(2, 20, 42, dtype=torch.bool),
+             "future": torch.tensor(future, dtype=torch.float32)}
+    model = EggFlowModel(EggFlowModelConfig(), cache_dir=tmp_path)
+    lo, hi = -torch.full((126,), 3.0), torch.full((126,), 5.0)
+    model.set_normalisation(residual_min=lo, residual_max=hi)
+    residual = (model.head_target(batch).view(2, 10, 42, 3) + 1) / 2 * 8 - 3
+    last = past[:, -1]
+    for hand in (0, 21):
+        wrist_offset = future[:, :, hand] - last[:, None, hand]
+        np.testing.assert_allclose(residual[:, :, hand].numpy(), wrist_offset, atol=1e-5)
+        for joint in range(hand + 1, hand + 21):
+            shape_change = (future[:, :, joint] - future[:, :, hand]) - (last[:, None, joint] - last[:, None, hand])
+            np.testing.assert_allclose(residual[:, :, joint].numpy(), shape_change, atol=1e-5)
+    np.testing.assert_allclose(model.to_metres(model.head_target(batch).flatten(2), batch).numpy(), future,
+                               atol=1e-5)
