@@ -28,7 +28,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     built = build_posellm(model_cfg, data_cfg.image_size, seed=int(cfg.seed))
     train_set = KeypointTrainSet(splits.train, built.codec, data_cfg, model_cfg.image_mean, model_cfg.image_std,
                                  seed=int(cfg.seed))
-    logs = fit(built, train_set, cfg.trainer, data_cfg, run_dir, int(cfg.seed), cfg.get("logger"))
+    logs = fit(built, train_set, cfg.trainer, data_cfg, run_dir, int(cfg.seed), cfg.get("logger"),
+               connector_lr_scale=model_cfg.connector_lr_scale)
     ckpt = save_checkpoint(built, model_cfg, data_cfg.image_size, run_dir / "checkpoint")
     log.info("checkpoint written to %s", ckpt)
     metrics = evaluate_model(built.model, built.codec, splits, model_cfg, data_cfg.image_size)

@@ -45,6 +45,8 @@ class PoseLLMModelConfig:
     lora_dropout: float = 0.05
     train_token_embeddings: bool | None = None   # also train embed_tokens/lm_head; null = iff LLM is random
     freeze_base: bool = True                     # false only for random-init towers: train every weight
+    connector_lr_scale: float = 1.0              # connector learning rate = trainer.lr x this (LoRA/rest: x 1)
+    answer_digit_weights: list[float] = field(default_factory=lambda: [1.0])  # loss weight per decimal place
     max_new_tokens: int = 14                     # greedy decoding budget per answer
     image_mean: list[float] = field(default_factory=lambda: [0.48145466, 0.4578275, 0.40821073])
     image_std: list[float] = field(default_factory=lambda: [0.26862954, 0.26130258, 0.27577711])
@@ -52,6 +54,9 @@ class PoseLLMModelConfig:
     def __post_init__(self) -> None:
         if self.connector not in ("mlp", "linear"):
             raise ValueError(f"model.connector={self.connector!r}; choose mlp (PoseLLM) or linear (LocLLM)")
+        if not self.answer_digit_weights or min(self.answer_digit_weights) <= 0:
+            raise ValueError(f"model.answer_digit_weights={self.answer_digit_weights}: give one positive weight "
+                             "per decimal place (tenths, hundredths, ...); [1.0] is the plain LM loss")
 
 
 @dataclass

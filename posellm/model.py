@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from transformers import Dinov2Config, Dinov2Model, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from posellm.config import PoseLLMModelConfig
+from posellm.losses import answer_loss
 from posellm.text import IGNORE_INDEX, PromptCodec, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,15 @@ class PoseLLM(nn.Module):
     """Vision-language keypoint localiser; the `<image>` placeholder is replaced by projected patches."""
 
     def __init__(self, vision: Dinov2Model, connector: nn.Module, llm: LlamaForCausalLM, image_id: int,
-                 num_prefix_tokens: int = 1) -> None:
+                 num_prefix_tokens: int = 1, is_digit: Tensor | None = None,
+                 digit_weights: tuple[float, ...] = (1.0,)) -> None:
         super().__init__()
         self.vision, self.connector, self.llm = vision, connector, llm
         self.image_id = image_id
         self.num_prefix_tokens = num_prefix_tokens   # CLS (+ registers) dropped: patch tokens only
+        self.digit_weights = digit_weights           # loss weight per digit place (tenths, hundredths, ...)
+        self.register_buffer("is_digit", torch.zeros(0, dtype=torch.bool) if is_digit is None else is_digit,
+                             persistent=False)
 
     def image_embeddings(self, pixel_values: Tensor) -> Tensor:
         """(B, P, D_llm) projected patch tokens of normalised images (B, 3, H, W)."""
@@ -71,8 +76,13 @@ class PoseLLM(nn.Module):
         img = self.image_embeddings(pixel_values)
         embeds, mask, labs = self.merge(img, input_ids, attention_mask, labels)
         position_ids = (mask.long().cumsum(1) - 1).clamp(min=0)
-        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids, labels=labs)
-        return {"loss": out.loss, "logits": out.logits} if labs is not None else {"logits": out.logits}
+        plain = all(w == 1.0 for w in self.digit_weights)
+        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids,
+                       labels=labs if plain else None)
+        if labs is None:
+            return {"logits": out.logits}
+        loss = out.loss if plain else answer_loss(out.logits, labs, self.is_digit, self.digit_weights)
+        return {"loss": loss, "logits": out.logits}
 
     @torch.no_grad()
     def generate_answers(self, img: Tensor, input_ids: Tensor, attention_mask: Tensor, max_new_tokens: int,
@@ -133,7 +143,8 @@ def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
     connector = build_connector(cfg.connector, vision.config.hidden_size, llm.config.hidden_size)
     codec = PromptCodec(tok)
     registers = getattr(vision.config, "num_register_tokens", 0) or 0
-    base = PoseLLM(vision, connector, llm, codec.image_id, num_prefix_tokens=1 + registers)
+    base = PoseLLM(vision, connector, llm, codec.image_id, num_prefix_tokens=1 + registers,
+                   is_digit=torch.as_tensor(codec.digit_token), digit_weights=tuple(cfg.answer_digit_weights))
     embeddings = cfg.llm_path is None if cfg.train_token_embeddings is None else cfg.train_token_embeddings
     extra = ["embed_tokens", "lm_head"] if embeddings else []
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,

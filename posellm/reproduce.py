@@ -72,7 +72,8 @@ def _synthetic(results_dir: Path) -> PaperResult:
         built = build_posellm(cfg, data_cfg.image_size, seed=0)
         train_set = KeypointTrainSet(splits.train, built.codec, data_cfg, cfg.image_mean, cfg.image_std)
         start = time.perf_counter()
-        fit(built, train_set, trainer, data_cfg, cache_dir / "posellm_reproduce" / f"run_{connector}", 0)
+        fit(built, train_set, trainer, data_cfg, cache_dir / "posellm_reproduce" / f"run_{connector}", 0,
+            connector_lr_scale=cfg.connector_lr_scale)
         metrics = evaluate_model(built.model, built.codec, splits, cfg, data_cfg.image_size)
         notes.append(f"{label}: {trainer.max_steps} steps x batch {trainer.batch_size}, train+eval "
                      f"{time.perf_counter() - start:.0f} s on CPU")

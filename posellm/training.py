@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file, save_file
+from torch import nn
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
 
@@ -29,17 +32,42 @@ def training_arguments(trainer: DictConfig, data: PoseLLMDataConfig, run_dir: Pa
     return TrainingArguments(**kwargs, remove_unused_columns=False)
 
 
+class ConnectorLRTrainer(Trainer):
+    """HF Trainer whose optimizer gives the connector's parameters `connector_lr_scale` x the learning rate."""
+
+    def __init__(self, *args: Any, connector_lr_scale: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connector_lr_scale = connector_lr_scale
+
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
+        """The default AdamW groups, each split into its connector and non-connector parameters."""
+        fresh = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        if not fresh or self.connector_lr_scale == 1.0:
+            return optimizer
+        connector = {id(p) for n, p in (model or self.model).named_parameters() if ".connector." in f".{n}"}
+        for group in list(optimizer.param_groups):
+            moved = [p for p in group["params"] if id(p) in connector]
+            group["params"] = [p for p in group["params"] if id(p) not in connector]
+            if moved:
+                optimizer.add_param_group({**{k: v for k, v in group.items() if k != "params"}, "params": moved,
+                                           "lr": group["lr"] * self.connector_lr_scale})
+        optimizer.param_groups[:] = [g for g in optimizer.param_groups if g["params"]]
+        return optimizer
+
+
 def fit(built: Built, train_set: Dataset, trainer_cfg: DictConfig, data: PoseLLMDataConfig, run_dir: Path,
-        seed: int, logger: DictConfig | None = None) -> dict[str, float]:
-    """Train the LoRA/connector parameters; resume from the run dir's newest HF checkpoint when asked."""
+        seed: int, logger: DictConfig | None = None, connector_lr_scale: float = 1.0) -> dict[str, float]:
+    """Train the LoRA/connector parameters (connector at `connector_lr_scale` x lr); resume when asked."""
     args = training_arguments(trainer_cfg, data, run_dir, seed, logger)
     adapters_only = all(("lora_" in n or "modules_to_save" in n) for n, p in built.model.named_parameters()
                         if p.requires_grad)
     # HF checkpoints of a PeftModel hold only adapters; when base weights train too, hand over the inner
     # module so checkpoint-N (and resume) carries every weight.
     model = built.model if adapters_only else built.model.get_base_model()
-    trainer = Trainer(model=model, args=args, train_dataset=train_set,
-                      data_collator=partial(collate_train, pad_id=built.codec.tokenizer.pad_token_id))
+    trainer = ConnectorLRTrainer(model=model, args=args, train_dataset=train_set,
+                                 data_collator=partial(collate_train, pad_id=built.codec.tokenizer.pad_token_id),
+                                 connector_lr_scale=connector_lr_scale)
     resume = hf_resume_checkpoint(trainer_cfg.resume, Path(args.output_dir))
     result = trainer.train(resume_from_checkpoint=resume)
     return {"train_loss": float(result.training_loss), "train_steps": float(result.global_step),

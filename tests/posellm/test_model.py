@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
+from transformers import TrainingArguments
 
 from posellm.config import PoseLLMModelConfig, TinyLLMConfig, TinyVisionConfig
 from posellm.inference import base_network, predict
 from posellm.keypoints import COCO_KEYPOINTS
 from posellm.model import build_posellm
-from posellm.training import load_checkpoint, save_checkpoint
+from posellm.training import ConnectorLRTrainer, load_checkpoint, save_checkpoint
 
 SIZE = 32
 TINY = {"tiny_vision": TinyVisionConfig(hidden_size=32, intermediate_size=64, patch_size=8),
@@ -104,3 +106,15 @@ def test_checkpoint_reload_answers_identically(tmp_path, synthetic_instances) ->
 def synthetic_instances(synthetic_root):
     from posellm.data import coco_paths, load_coco_instances
     return load_coco_instances(*coco_paths(synthetic_root, "val2017"))[0]
+
+
+def test_connector_learning_rate_scale(tmp_path: Path) -> None:
+    built = build_posellm(_cfg(), SIZE)
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, use_cpu=True, report_to="none")
+    trainer = ConnectorLRTrainer(model=built.model, args=args, connector_lr_scale=10.0)
+    optimizer = trainer.create_optimizer()
+    lr_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    trainable = {n: p for n, p in built.model.named_parameters() if p.requires_grad}
+    assert len(lr_of) == sum(len(g["params"]) for g in optimizer.param_groups) == len(trainable)
+    for name, p in trainable.items():
+        assert lr_of[id(p)] == pytest.approx(1e-2 if ".connector." in name else 1e-3), name
