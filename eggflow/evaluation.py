@@ -7,10 +7,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from common.metrics import egghand_metrics, mpjpe
+from eggflow.canonical import WRISTS
 from eggflow.model import EggFlowModel
 
 METRICS = ("ade", "fde", "mpjpe", "mpjpe_f")
-WRISTS = [0, 21]
 
 
 def forecast_metrics(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> dict[str, float]:

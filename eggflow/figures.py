@@ -12,8 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from common.plotting import save_figure
-
-WRISTS = (0, 21)
+from eggflow.canonical import WRISTS
 
 
 def plot_forecasts(path: Path, out: dict[str, np.ndarray], baseline: np.ndarray, frames: np.ndarray,

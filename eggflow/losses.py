@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-WRISTS = (0, 21)  # right wrist, left wrist in the 42-joint layout
+from eggflow.canonical import WRISTS
 
 
 def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:

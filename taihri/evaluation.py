@@ -20,6 +20,7 @@ def generate_answers(model: torch.nn.Module, processor, rows: list[dict], batch_
     device = next(model.parameters()).device
     processor.tokenizer.padding_side = "left"
     answers: list[str] = []
+    extra = {"logits_processor": [GrammarLogitsProcessor(processor.tokenizer, bin_stride)]} if constrained else {}
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
         texts = [processor.apply_chat_template(
@@ -27,7 +28,6 @@ def generate_answers(model: torch.nn.Module, processor, rows: list[dict], batch_
             add_generation_prompt=True, tokenize=False) for r in batch]
         inputs = processor(images=[r["image"] for r in batch], text=texts, return_tensors="pt",
                            padding=True).to(device)
-        extra = {"logits_processor": [GrammarLogitsProcessor(processor.tokenizer, bin_stride)]} if constrained else {}
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                              pad_token_id=processor.tokenizer.pad_token_id, **extra)
         new = out[:, inputs["input_ids"].shape[1]:]
