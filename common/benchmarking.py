@@ -1,36 +1,162 @@
-"""Registry of named benchmarks run by `scripts/benchmark.py <name>`, and timing helpers."""
+"""The one benchmarking helper: contenders interleaved round by round on identical inputs, outputs compared.
+
+`compare` runs `ours` and `reference` once each as warm-up (their outputs are compared there: a row fails when
+they differ beyond its tolerance), then for `rounds` rounds alternately ours-first / reference-first,
+recording wall and thread-CPU time of every call. The figure is the per-round speed-up reference/ours
+(equivalently ours/reference in throughput), reported as its median with the 10th-90th percentile spread.
+It is computed from thread-CPU time by default (contenders run on one thread; on a shared machine wall
+time mostly measures the neighbours); `clock="wall"` for work that leaves the thread (CUDA, workers).
+Benchmarks register with `register_benchmark` and return a list of `Comparison`; `scripts/benchmark.py`
+runs them and writes `results/benchmarks.json` and `results/benchmarks.md`.
+"""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import resource
+import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from common import PAPERS
 
-BenchmarkFn = Callable[[], list["BenchRow"]]
+BenchmarkFn = Callable[[], list["Comparison"]]
 _REGISTRY: dict[str, BenchmarkFn] = {}
-_MODULES = {**{p: f"{p}.benchmark" for p in PAPERS}, "metrics": "common.metrics.benchmark",
-            "data": "common.data.benchmark"}
+_MODULES = {"metrics": "common.metrics.benchmark", **{p: f"{p}.benchmark" for p in PAPERS}}
+MIN_ROUNDS = 11
 
 
 @dataclass
-class BenchRow:
-    """One measured figure; `ratio` compares it with a reference measured in the same run."""
+class Timing:
+    """Per-call wall and thread-CPU seconds of one contender over the timed rounds."""
+
+    wall_s: list[float]
+    cpu_s: list[float]
+
+    @property
+    def median_wall_s(self) -> float:
+        return statistics.median(self.wall_s)
+
+    @property
+    def median_cpu_s(self) -> float:
+        return statistics.median(self.cpu_s)
+
+
+@dataclass
+class Comparison:
+    """One benchmark row: ours against a reference on the same inputs, with agreement and target verdicts."""
 
     name: str
-    value: float
-    unit: str
-    reference: str = ""
-    ratio: float | None = None
+    ours: str
+    reference: str
+    speedup: float
+    """Median over rounds of reference time / our time (> 1: ours is faster), on `clock`."""
+    speedup_lo: float
+    speedup_hi: float
+    """10th and 90th percentiles of the per-round speed-ups."""
+    ours_wall_s: float
+    reference_wall_s: float
+    ours_cpu_s: float
+    reference_cpu_s: float
+    rounds: int
+    difference: float
+    """How far the outputs differ, as measured by the row's `difference` function."""
+    tolerance: float
+    difference_note: str
     target: str = ""
-    extra: dict = field(default_factory=dict)
+    target_met: bool | None = None
+    notes: str = ""
+    clock: str = "cpu"
+    """Which time the speed-up compares: thread-CPU ("cpu") or wall ("wall")."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agree(self) -> bool:
+        """Whether the outputs agree within the stated tolerance."""
+        return self.difference <= self.tolerance
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict including the agreement verdict."""
+        return {**asdict(self), "agree": self.agree}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile q in [0, 1] of values."""
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """Output, wall seconds and thread-CPU seconds of one call."""
+    cpu0, wall0 = time.thread_time(), time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - wall0, time.thread_time() - cpu0
+
+
+def interleave(ours: Callable[[], Any], reference: Callable[[], Any], rounds: int = MIN_ROUNDS,
+               warmup: int = 1) -> tuple[Any, Any, Timing, Timing]:
+    """Warm-up outputs of both contenders and their timings over `rounds` alternating rounds."""
+    if rounds < MIN_ROUNDS:
+        raise ValueError(f"at least {MIN_ROUNDS} rounds are needed for a median and spread, got {rounds}")
+    out_ours = out_ref = None
+    for _ in range(max(warmup, 1)):
+        out_ours, out_ref = ours(), reference()
+    t_ours, t_ref = Timing([], []), Timing([], [])
+    gc.collect()
+    gc.disable()  # no collector pauses inside one contender's timing
+    try:
+        for r in range(rounds):
+            order = ((ours, t_ours), (reference, t_ref)) if r % 2 == 0 else ((reference, t_ref), (ours, t_ours))
+            for fn, timing in order:
+                _, wall, cpu = _timed(fn)
+                timing.wall_s.append(wall)
+                timing.cpu_s.append(cpu)
+    finally:
+        gc.enable()
+    return out_ours, out_ref, t_ours, t_ref
+
+
+def compare(name: str, ours: Callable[[], Any], reference: Callable[[], Any], *, ours_label: str,
+            reference_label: str, difference: Callable[[Any, Any], float], tolerance: float,
+            difference_note: str, rounds: int = MIN_ROUNDS, warmup: int = 1, target_speedup: float | None = None,
+            target_seconds: float | None = None, notes: str = "", extra: dict[str, Any] | None = None,
+            clock: str = "cpu") -> Comparison:
+    """Interleaved comparison of two callables that take no arguments (they close over the same inputs).
+
+    `difference(ours_output, reference_output)` is compared with `tolerance` (the row fails above it).
+    `target_speedup`: the median speed-up must reach it; `target_seconds`: our median thread-CPU time
+    (one core) must stay below it. Wall and thread-CPU times are medians over the rounds.
+    """
+    out_ours, out_ref, t_ours, t_ref = interleave(ours, reference, rounds, warmup)
+    if clock not in ("cpu", "wall"):
+        raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
+    ours_s, ref_s = (t_ours.cpu_s, t_ref.cpu_s) if clock == "cpu" else (t_ours.wall_s, t_ref.wall_s)
+    ratios = [r / max(o, 1e-9) for o, r in zip(ours_s, ref_s)]
+    speedup = statistics.median(ratios)
+    target, met = "", None
+    if target_speedup is not None:
+        target, met = f">= {target_speedup:g}x", speedup >= target_speedup
+    if target_seconds is not None:
+        text = f"< {target_seconds:g} s CPU (one core)"
+        target = f"{target}; {text}" if target else text
+        met = (met is not False) and t_ours.median_cpu_s < target_seconds
+    return Comparison(name=name, ours=ours_label, reference=reference_label, speedup=speedup,
+                      speedup_lo=_percentile(ratios, 0.1), speedup_hi=_percentile(ratios, 0.9),
+                      ours_wall_s=t_ours.median_wall_s, reference_wall_s=t_ref.median_wall_s,
+                      ours_cpu_s=t_ours.median_cpu_s, reference_cpu_s=t_ref.median_cpu_s, rounds=rounds,
+                      difference=float(difference(out_ours, out_ref)), tolerance=tolerance,
+                      difference_note=difference_note, target=target, target_met=met, notes=notes,
+                      clock=clock, extra=dict(extra or {}))
 
 
 def register_benchmark(name: str) -> Callable[[BenchmarkFn], BenchmarkFn]:
-    """Decorator: register a benchmark returning a list of `BenchRow`."""
+    """Decorator: register a benchmark returning a list of `Comparison`."""
 
     def wrap(fn: BenchmarkFn) -> BenchmarkFn:
         _REGISTRY[name] = fn
@@ -40,8 +166,11 @@ def register_benchmark(name: str) -> Callable[[BenchmarkFn], BenchmarkFn]:
 
 
 def available() -> list[str]:
-    """Names of the benchmarks whose modules exist."""
-    return [n for n, mod in _MODULES.items() if importlib.util.find_spec(mod) is not None]
+    """Names of the comparison benchmarks registered by the modules that exist (imports them)."""
+    for mod in _MODULES.values():
+        if importlib.util.find_spec(mod) is not None:
+            importlib.import_module(mod)
+    return [n for n in _MODULES if n in _REGISTRY]
 
 
 def load(name: str) -> BenchmarkFn:
@@ -49,19 +178,9 @@ def load(name: str) -> BenchmarkFn:
     if name not in _MODULES:
         raise KeyError(f"unknown benchmark {name!r}; choose one of {sorted(_MODULES)}")
     importlib.import_module(_MODULES[name])
+    if name not in _REGISTRY:
+        raise KeyError(f"{_MODULES[name]} does not register a benchmark named {name!r}")
     return _REGISTRY[name]
-
-
-def best_time(fn: Callable[[], object], repeat: int = 3, number: int = 1) -> float:
-    """Best wall time in seconds over `repeat` runs of `number` calls (after one warm-up call)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
 def peak_memory_mib() -> float:

@@ -1,129 +1,84 @@
-"""Registry of paper reproductions and the writer of their results tables (markdown + json)."""
+"""Reproduce the papers' tables from `configs/reproduce/<paper>.yaml`: plan every (row, seed), run them
+through the same functions as scripts/train.py / evaluate.py in K processes, write results/<paper>.{md,json}.
+
+Schema: common/reproduce_spec.py and docs/reproduce.md. Execution: common/reproduce_run.py. Results:
+common/reproduce_report.py.
+"""
 
 from __future__ import annotations
 
-import importlib
-import json
-import math
-from collections.abc import Callable
+import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from common import PAPERS
+from common.reproduce_legacy import PaperResult, Table, discover, register_paper, table_markdown, write_results
+from common.reproduce_report import ReproduceContext, RunRecord, estimates, write
+from common.reproduce_run import RunUnit, plan, run_units
+from common.reproduce_spec import REPRODUCE_DIR, PaperSpec, load_spec
 
-RowKind = Literal["ours", "baseline", "ablation", "published"]
-Direction = Literal["lower", "higher"]
-
-
-@dataclass
-class Table:
-    """One paper table: `metrics` maps metric name to 'lower'/'higher' (first = primary metric)."""
-
-    name: str
-    metrics: dict[str, Direction]
-    rows: list[dict] = field(default_factory=list)
-    note: str = ""
-
-    def add(self, method: str, kind: RowKind, **values: float | str | None) -> None:
-        """Append a row; metric values missing from `values` are shown as '-'."""
-        unknown = set(values) - set(self.metrics) - {"note"}
-        if unknown:
-            raise KeyError(f"table {self.name!r}: row {method!r} has metrics {sorted(unknown)} "
-                           f"that are not in the table's metrics {list(self.metrics)}")
-        self.rows.append({"method": method, "kind": kind, **values})
+__all__ = ["PaperResult", "ReproduceContext", "RunRecord", "Table", "configured_papers", "discover",
+           "register_paper", "reproduce", "table_markdown", "write_results"]
+log = logging.getLogger(__name__)
 
 
 @dataclass
-class PaperResult:
-    """Everything a paper's reproduction returns: its tables, the data used and its figures."""
+class Options:
+    """Command-line options of scripts/reproduce.py."""
 
-    paper: str
-    data: str
-    tables: list[Table]
-    figures: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        """The results json schema documented in the README."""
-        return {
-            "paper": self.paper,
-            "data": self.data,
-            "tables": [{"name": t.name, "metrics": t.metrics, "rows": t.rows, "note": t.note}
-                       for t in self.tables],
-            "figures": [str(f) for f in self.figures],
-            "notes": self.notes,
-        }
+    data: str = "synthetic"
+    profile: str = "fast"
+    seeds: int | None = None
+    jobs: int = 2
+    results_dir: Path = Path("results")
+    output_root: Path = field(default_factory=lambda: Path(os.environ.get("EHP_OUTPUT_ROOT", "outputs")))
+    reuse: bool = False
+    dry_run: bool = False
 
 
-ReproduceFn = Callable[[str, Path], PaperResult]
-_REGISTRY: dict[str, ReproduceFn] = {}
+def configured_papers(directory: Path = REPRODUCE_DIR) -> list[str]:
+    """Papers that have a `configs/reproduce/<paper>.yaml`, in PAPERS order."""
+    return [p for p in PAPERS if (directory / f"{p}.yaml").exists()]
 
 
-def register_paper(name: str) -> Callable[[ReproduceFn], ReproduceFn]:
-    """Decorator: register `fn(data, results_dir) -> PaperResult` as the reproduction of `name`."""
+def reproduce(papers: list[str], opts: Options, directory: Path = REPRODUCE_DIR) -> dict[str, tuple[Path, Path]]:
+    """Run every row of `papers` in one pool of `opts.jobs` processes; write and return each paper's results.
 
-    def wrap(fn: ReproduceFn) -> ReproduceFn:
-        _REGISTRY[name] = fn
-        return fn
-
-    return wrap
-
-
-def discover(only: str | None = None) -> dict[str, ReproduceFn]:
-    """Import `<paper>.reproduce` for `only` (or every paper package that has one); return the registry."""
-    for paper in PAPERS if only is None else [only]:
-        if importlib.util.find_spec(f"{paper}.reproduce") is not None:
-            importlib.import_module(f"{paper}.reproduce")
-    return dict(_REGISTRY)
-
-
-def _fmt(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
-    return str(value)
-
-
-def table_markdown(table: Table) -> str:
-    """Render one table as markdown, published rows last and labelled."""
-    metrics = list(table.metrics)
-    arrows = {"lower": "↓", "higher": "↑"}
-    head = ["method", "kind", *[f"{m} {arrows[table.metrics[m]]}" for m in metrics]]
-    lines = [f"### {table.name}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    ordered = [r for r in table.rows if r["kind"] != "published"] + [
-        r for r in table.rows if r["kind"] == "published"]
-    for row in ordered:
-        cells = [row["method"], row["kind"], *[_fmt(row.get(m)) for m in metrics]]
-        lines.append("| " + " | ".join(cells) + " |")
-    if table.note:
-        lines += ["", table.note]
-    return "\n".join(lines)
-
-
-def result_markdown(result: PaperResult, results_dir: Path) -> str:
-    """The whole results page of one paper, with figures linked relative to `results_dir`."""
-    parts = [f"# {result.paper}: reproduction", "",
-             f"**Data used:** {result.data}. Rows of kind `published` are the paper's numbers on the "
-             "real benchmark; all other rows were measured by this run on the data above.", ""]
-    parts += [table_markdown(t) + "\n" for t in result.tables]
-    if result.figures:
-        parts.append("## Figures\n")
-        for fig in result.figures:
-            rel = Path(fig).resolve().relative_to(results_dir.resolve())
-            parts.append(f"![{rel.stem}]({rel.as_posix()})\n")
-    if result.notes:
-        parts.append("## Notes\n")
-        parts += [f"- {n}" for n in result.notes]
-    return "\n".join(parts) + "\n"
-
-
-def write_results(result: PaperResult, results_dir: Path) -> tuple[Path, Path]:
-    """Write `results/<paper>.md` and `results/<paper>.json`; return their paths."""
-    results_dir.mkdir(parents=True, exist_ok=True)
-    md_path = results_dir / f"{result.paper}.md"
-    json_path = results_dir / f"{result.paper}.json"
-    md_path.write_text(result_markdown(result, results_dir))
-    json_path.write_text(json.dumps(result.to_json(), indent=2, default=float))
-    return md_path, json_path
+    Raises RuntimeError naming every failed run (with its log file) after the other papers are written.
+    """
+    specs: dict[str, PaperSpec] = {p: load_spec(p, directory) for p in papers}
+    units: dict[str, list[RunUnit]] = {p: plan(s, opts.data, opts.profile, opts.seeds, opts.output_root)
+                                       for p, s in specs.items()}
+    if opts.dry_run:
+        for unit in (u for us in units.values() for u in us):
+            ckpt = unit.run_dir.parent.parent / unit.ckpt_from / unit.run_dir.name / "<checkpoint>" \
+                if unit.ckpt_from else None
+            print(unit.command(ckpt))
+        return {}
+    guess = {k: v for p in papers for k, v in estimates(opts.results_dir, p).items()}
+    results = run_units([u for us in units.values() for u in us], opts.jobs, opts.reuse, guess)
+    written: dict[str, tuple[Path, Path]] = {}
+    failures: list[tuple[RunUnit | str, str]] = []
+    for paper, spec in specs.items():
+        failed = [(u, results[u.key].error) for u in units[paper] if results[u.key].error]
+        if failed:
+            failures += failed
+            continue
+        try:
+            written[paper] = write(spec, opts.data, opts.profile, units[paper], results, opts.results_dir)
+        except Exception as err:  # a table or hook error of one paper must not lose the others' results
+            log.exception("writing the results of %s failed", paper)
+            failures.append((paper, f"results not written: {type(err).__name__}: {err}"))
+    if failures:
+        lines = []
+        for what, err in failures:
+            if isinstance(what, RunUnit):
+                log.error("%s failed:\n%s", what.key, err)
+                lines.append(f"- {what.key}: {err.strip().splitlines()[-1]}\n    log: "
+                             f"{what.run_dir / 'reproduce.log'}\n    rerun: {what.command(None)}")
+            else:
+                lines.append(f"- {what}: {err}")
+        raise RuntimeError(f"{len(failures)} failure(s); the results of their papers were not written:\n"
+                           + "\n".join(lines))
+    return written

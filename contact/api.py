@@ -11,11 +11,14 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
-from common.body import load_smpl, smpl_part_labels
+from common.body import smpl_part_labels
+from common.models import load_model_folder
 from common.training import Trainer, load_model_weights, trainer_config_from
 from contact.behave import BehaveClips
 from contact.config import ContactDataConfig, ContactModelConfig, data_config, model_config
 from contact.evaluation import contact_scores, majority_class
+from contact.model import CRRNet
+from contact.pipeline_eval import behave_pipeline, pipeline_config, synthetic_pipeline
 from contact.synthetic import generate_clips
 from contact.task import ClipDataset, ContactTask, middle_frame_confusion, predict_labels
 
@@ -49,10 +52,16 @@ def build_datasets(cfg: DictConfig, dcfg: ContactDataConfig) -> tuple[Dataset, D
         train, held_out = synthetic_clips(dcfg, OmegaConf.select(cfg, "paths.cache_dir"), body_models)
         return ClipDataset(train, dcfg.frames), ClipDataset(held_out, dcfg.frames)
     root = behave_root(dcfg, OmegaConf.select(cfg, "paths.data_root"))
-    body, parts = load_smpl(body_models), smpl_part_labels(body_models)
-    common = {"frames": dcfg.frames, "body_model": body, "part_labels": parts, "image_size": dcfg.image_size,
-              "num_points": dcfg.num_points, "seed": dcfg.seed}
-    return BehaveClips(root, "train", **common), BehaveClips(root, "test", **common)
+    return behave_clips(root, dcfg, body_models, OmegaConf.select(cfg, "paths.cache_dir")), behave_clips(
+        root, dcfg, body_models, OmegaConf.select(cfg, "paths.cache_dir"), split="test")
+
+
+def behave_clips(root: Path, dcfg: ContactDataConfig, body_models: str | None, cache_dir: str | None,
+                 split: str = "train") -> BehaveClips:
+    """BEHAVE clips of a split (GT-posed object points; the test protocol adds tracker points itself)."""
+    return BehaveClips(root, split, dcfg.frames, smpl_part_labels(body_models), body_models=body_models,
+                       smplh_standin=dcfg.smplh_standin, cache_dir=Path(cache_dir or ".cache"),
+                       image_size=dcfg.image_size, num_points=dcfg.num_points, kid=dcfg.kid, seed=dcfg.seed)
 
 
 class _DatasetTask(ContactTask):
@@ -79,7 +88,8 @@ def majority_scores(train: Dataset, held_out: Dataset, batch_size: int = 16) -> 
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Train CRRNet (or the PiCR-style baseline) on cfg.data; returns held-out mIoU first, then the rest."""
+    """Train CRRNet (or the PiCR-style baseline) on cfg.data; returns held-out mIoU first, the other scores, and
+    the majority-class baseline on the same clips under majority/*."""
     torch.set_float32_matmul_precision("high")
     mcfg, dcfg = model_config(cfg.model), data_config(cfg.data)
     train_set, eval_set = build_datasets(cfg, dcfg)
@@ -88,21 +98,45 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainer = Trainer(trainer_config_from(cfg.trainer), task, Path(cfg.run_dir), logger_cfg, seed=int(cfg.seed),
                       full_config=OmegaConf.to_container(cfg, resolve=True))
     metrics = trainer.fit()
-    log.info("majority-class baseline on the same clips: %s", majority_scores(train_set, eval_set))
-    return {"miou": metrics["miou"], **{k: v for k, v in metrics.items() if k != "miou"}}
+    baseline = majority_scores(train_set, eval_set)
+    return {"miou": metrics["miou"], **{k: v for k, v in metrics.items() if k != "miou"},
+            **{f"majority/{k}": v for k, v in baseline.items()}}
+
+
+def load_checkpoint(cfg: DictConfig, mcfg: ContactModelConfig) -> CRRNet:
+    """The model of cfg.ckpt: a model folder (config.json + model.safetensors) rebuilds itself; a bare weights
+    file (.safetensors / .pt) is loaded into CRRNet(cfg.model)."""
+    if cfg.get("ckpt") in (None, "", "???"):
+        raise ValueError("ckpt is not set: pass ckpt=<run_dir>/checkpoints/final (a CRRNet model folder)")
+    ckpt = Path(cfg.ckpt)
+    if (ckpt / "config.json").is_file():
+        return load_model_folder(ckpt)
+    return load_model_weights(CRRNet(mcfg), ckpt)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Held-out contact scores of a checkpoint (cfg.ckpt) and of the majority-class baseline."""
+    """Held-out contact scores of a checkpoint (cfg.ckpt), the majority-class baseline (majority/*), and, when
+    the config has a `pipeline:` node, the Table 1 reconstruction metrics (contact.pipeline_eval)."""
     mcfg, dcfg = model_config(cfg.model), data_config(cfg.data)
     train_set, eval_set = build_datasets(cfg, dcfg)
-    model = _DatasetTask(mcfg, dcfg, train_set, eval_set).build_model()
-    load_model_weights(model, cfg.ckpt)
+    model = load_checkpoint(cfg, mcfg)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()
     with torch.no_grad():
         loader = DataLoader(eval_set, batch_size=int(cfg.trainer.eval_batch_size))
         scores = contact_scores(middle_frame_confusion(lambda batch: predict_labels(model, batch), loader, device))
     baseline = majority_scores(train_set, eval_set)
-    return {"miou": scores["miou"], **{k: v for k, v in scores.items() if k != "miou"},
-            **{f"majority/{k}": v for k, v in baseline.items() if not k.startswith("iou/")}}
+    out = {"miou": scores["miou"], **{k: v for k, v in scores.items() if k != "miou"},
+           **{f"majority/{k}": v for k, v in baseline.items()}}
+    node = OmegaConf.select(cfg, "pipeline")
+    if node is not None:
+        pcfg = pipeline_config(OmegaConf.to_container(node, resolve=True))
+        body_models = OmegaConf.select(cfg, "paths.body_models")
+        model.cpu()
+        if dcfg.source == "synthetic":
+            out.update(synthetic_pipeline(model, eval_set.clips, dcfg.frames, pcfg, body_models))
+        else:
+            root = behave_root(dcfg, OmegaConf.select(cfg, "paths.data_root"))
+            cache = Path(OmegaConf.select(cfg, "paths.cache_dir") or ".cache")
+            out.update(behave_pipeline(model, root, dcfg, pcfg, body_models, cache))
+    return out

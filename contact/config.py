@@ -30,6 +30,10 @@ class ContactDataConfig:
 
     source: str = "synthetic"            # "synthetic" or "behave"
     root: str | None = None              # BEHAVE root (sequences/, calibs/, objects/, split.json)
+    rough_dir: str | None = None         # BEHAVE: VisTracker/CHORE packed outputs <rough_dir>/<seq>_k<kid>.pkl
+    kid: int = 1                         # BEHAVE: test Kinect (CHORE protocol: k1)
+    smplh_standin: bool = False          # BEHAVE: use a labelled stand-in SMPL-H when paths.body_models has none
+    max_test_frames: int = 0             # BEHAVE: score the first N protocol frames (0 = every test frame)
     frames: int = 7                      # T, frames per clip fed to the network
     image_size: int = 48                 # square network input (pixels)
     crop_min_m: float = 0.5              # synthetic: min side (m) of the interaction crop at object depth
@@ -54,6 +58,13 @@ def model_config(cfg: DictConfig | dict | None) -> ContactModelConfig:
     if out.temporal not in ("gru", "none"):
         raise ValueError(f"model.temporal={out.temporal!r}: choose 'gru' or 'none'")
     return out
+
+
+SCHEMAS = {"model": ContactModelConfig, "data": ContactDataConfig}
+METRICS = ("miou", "part_miou", "accuracy", "contact_iou", "contact_recall", "l_crr", "iou/*", "majority/*",
+           "chamfer_human", "pa_chamfer_human", "chamfer_object", "pa_chamfer_object", "frames", "rough/*", "loss")
+"""Metric names api.train/evaluate return (majority/* = the majority-class baseline, rough/* = the rough input)."""
+"""Registered config schemas (validated at start-up by common.entry)."""
 
 
 def data_config(cfg: DictConfig | dict | None) -> ContactDataConfig:

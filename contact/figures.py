@@ -1,4 +1,4 @@
-"""Figures for people: contact predictions beside ground truth, and rough / refined / GT bodies."""
+"""Figures: contact predictions beside the ground truth, and Table 1 over seeds."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from common.data.render import render_mesh
 from common.plotting import save_figure
 from contact.labels import CLASS_NAMES, NO_CONTACT
 from contact.model import project_points
@@ -52,27 +51,16 @@ def contact_figure(path: Path, clips: list[dict], predictions: dict[str, list[np
     return save_figure(fig, path, dpi=130)
 
 
-def body_figure(path: Path, rows: list[dict[str, np.ndarray]], faces: np.ndarray, note: str,
-                size: int = 160) -> Path:
-    """Per row: rough, refined and GT bodies with the object, rendered from a side camera (camera frame m)."""
-    names = ("rough input", "ours (CRRNet + neural IK)", "ground truth")
-    fig, axes = plt.subplots(len(rows), 3, figsize=(6, 2.1 * len(rows)), squeeze=False)
-    for r, row in enumerate(rows):
-        centre = row["gt_object"].mean(axis=0)
-        focal = size * 2.2 / 1.6
-        K = np.array([[focal, 0, size / 2], [0, focal, size / 2], [0, 0, 1.0]])
-        yaw = np.array([[0.0, 0, -1], [0, 1, 0], [1, 0, 0]])              # look from the subject's side
-        for c, key in enumerate(("rough", "refined", "gt")):
-            meshes = [(row[key], faces, (0.75, 0.72, 0.68)), (row["gt_object"], row["object_faces"],
-                                                               (0.2, 0.5, 0.9))]
-            verts = np.concatenate([(m[0] - centre) @ yaw.T + [0, 0, 2.2] for m in meshes])
-            all_faces = np.concatenate([meshes[0][1], meshes[1][1] + len(meshes[0][0])])
-            colors = np.concatenate([np.tile(m[2], (len(m[1]), 1)) for m in meshes])
-            rgb, _, _ = render_mesh(verts, all_faces, K, (size, size), colors=colors,
-                                    background=np.full((size, size, 3), 255, np.uint8))
-            axes[r, c].imshow(rgb)
-            axes[r, c].set_title(names[c] if r == 0 else "", fontsize=7)
-            axes[r, c].axis("off")
-    fig.suptitle(note, fontsize=8)
+def pipeline_figure(path: Path, rows: dict[str, list[float]], note: str) -> Path:
+    """Table 1 as bars (mean over seeds, from zero) with every seed as a dot: PA-Chamfer of the human (cm)."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    for k, values in enumerate(rows.values()):
+        if values:
+            ax.bar(k, float(np.mean(values)), width=0.6, color="tab:blue" if k else "0.6", alpha=0.4)
+            ax.plot([k] * len(values), values, "o", color="k", ms=3)
+    ax.set_xticks(range(len(rows)), list(rows), rotation=20, ha="right", fontsize=7)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("PA-Chamfer, human (cm)")
+    ax.set_title(note, fontsize=8)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=130)
+    return save_figure(fig, path, dpi=110)

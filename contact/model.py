@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from common.models import ModelFolderMixin
 from contact.config import ContactModelConfig
 
 POINT_SCALE_M = 0.2
@@ -102,8 +103,12 @@ def window_sample(feat: Tensor, uv: Tensor, image_hw: tuple[int, int], k: int) -
     return sampled[..., 0].transpose(1, 2)
 
 
-class CRRNet(nn.Module):
-    """Contact Region Recognition Network; with window=1 and temporal='none' it is the PiCR-style baseline."""
+class CRRNet(nn.Module, ModelFolderMixin):
+    """Contact Region Recognition Network; with window=1 and temporal='none' it is the PiCR-style baseline.
+
+    A model folder (common.models.hub): `save_pretrained(folder)` writes config.json (the ContactModelConfig),
+    model.safetensors and a model card; `CRRNet.from_pretrained(folder)` / `load_model_folder(folder)` rebuild it.
+    """
 
     def __init__(self, cfg: ContactModelConfig) -> None:
         super().__init__()

@@ -19,11 +19,12 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from common.body import load_smpl, smpl_part_labels
+from common.cache import cache_key, cached_npz
 from common.data.render import render_mesh
 from common.data.synthetic.objects import make_object
+from common.geometry.meshes import sample_surface
 from contact.config import ContactDataConfig
 from contact.labels import PART_NAMES, contact_pseudo_labels
-from contact.meshio import sample_surface
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ CHAIN_JOINTS: dict[str, tuple[int, ...]] = {
     "right_leg": (2, 5, 8), "body": (3, 6, 9, 12, 15),
 }
 """Rotating joints of the paper's five kinematic chains (Fig. 3), SMPL joint ids."""
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -263,27 +264,23 @@ class HOIClipGenerator:
         }
 
     def config_key(self, body_models: str | None) -> str:
-        """Hash of the data config and body model folder (for the on-disk cache name)."""
-        key = repr((sorted(asdict(self.cfg).items()), body_models, CACHE_VERSION))
-        return hashlib.sha256(key.encode()).hexdigest()[:12]
+        """Hash of the data config, body model folder and format version (the on-disk cache name)."""
+        return cache_key(asdict(self.cfg), body_models, CACHE_VERSION)
 
 
 def generate_clips(cfg: ContactDataConfig, start: int, count: int, cache_dir: Path | None = None,
                    body_models: str | None = None) -> list[dict]:
-    """Clips start..start+count-1, cached as one .npz per clip under cache_dir when given."""
+    """Clips start..start+count-1, each cached as one .npz under cache_dir/hoi_<key>/ when given
+    (common.cache: atomic writes; an unreadable file is named in a warning and rebuilt)."""
     generator = HOIClipGenerator(cfg, body_models)
     folder = None if cache_dir is None else Path(cache_dir) / f"hoi_{generator.config_key(body_models)}"
     clips = []
     for index in range(start, start + count):
-        path = None if folder is None else folder / f"{index:06d}.npz"
-        if path is not None and path.exists():
-            with np.load(path, allow_pickle=False) as data:
-                clips.append({k: (str(v) if v.dtype.kind == "U" else v) for k, v in data.items()})
+        if folder is None:
+            clips.append(generator.clip(index))
             continue
-        clip = generator.clip(index)
-        if path is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            np.savez(path, **clip)
-        clips.append(clip)
+        data = cached_npz(folder / f"{index:06d}.npz", lambda i=index: generator.clip(i))
+        clips.append({k: (str(v) if isinstance(v, np.ndarray) and v.dtype.kind == "U" else v)
+                      for k, v in data.items()})
     log.info("synthetic HOI clips %d..%d ready (cache %s)", start, start + count - 1, folder)
     return clips

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +11,14 @@ from torch import Tensor, nn
 from eggflow.config import HAND_DIM, STATE_DIM, HeadConfig
 from eggflow.dit import DiT, SelfAttentionTransformer
 
-log = logging.getLogger(__name__)
+
+@dataclass
+class Conditioning:
+    """Per-sample conditioning reused by every Euler step: state tokens (B,obs_len,D), DiT VL keys/values."""
+
+    state_tokens: Tensor
+    vl_cache: list[tuple[Tensor, Tensor] | None]
+    cat_ids: Tensor
 
 
 class CategorySpecificLinear(nn.Module):
@@ -96,25 +102,30 @@ class FlowmatchingActionHead(nn.Module):
         self.vl_self_attention = SelfAttentionTransformer(cfg.backbone_embedding_dim, cfg.vl_heads,
                                                           cfg.vl_layers, cfg.dropout)
         self.model = DiT(heads, cfg.input_embedding_dim // heads, cfg.hidden_size, cfg.num_layers,
-                         cross_dim=cfg.backbone_embedding_dim, dropout=cfg.dropout)
+                         cross_dim=cfg.backbone_embedding_dim, dropout=cfg.dropout,
+                         gradient_checkpointing=cfg.gradient_checkpointing)
         self.beta = torch.distributions.Beta(cfg.noise_beta_alpha, cfg.noise_beta_beta)
 
     def encode_vl(self, vl_tokens: Tensor) -> Tensor:
         """vlln + vl_self_attention over the adapted backbone tokens (B,S,backbone_dim)."""
         return self.vl_self_attention(self.vlln(vl_tokens))
 
-    def velocity(self, z: Tensor, t: Tensor, state: Tensor, vl: Tensor) -> Tensor:
-        """Velocity (B,H,32) in GR00T's 32-D action slot at latent actions z (B,H,32), time t (B,) in [0,1]."""
-        cat_ids = torch.full((z.shape[0],), self.cfg.embodiment_id, device=z.device, dtype=torch.long)
-        buckets = (t * self.cfg.num_timestep_buckets).long().clamp(max=self.cfg.num_timestep_buckets - 1)
+    def condition(self, state: Tensor, vl: Tensor) -> Conditioning:
+        """What stays fixed over the Euler steps of a sample: state tokens and the VL keys/values per block."""
+        cat_ids = torch.full((state.shape[0],), self.cfg.embodiment_id, device=state.device, dtype=torch.long)
         state_tokens = self.state_encoder(self.state_proj_in(state), cat_ids)
-        action_tokens = self.action_encoder(z, buckets, cat_ids)
-        positions = torch.arange(self.horizon + self.obs_len, device=z.device)
-        action_tokens = action_tokens + self.position_embedding(positions[: self.horizon])
         if self.cfg.state_position_embedding:
-            state_tokens = state_tokens + self.position_embedding(positions[self.horizon:])
-        out = self.model(torch.cat([state_tokens, action_tokens], dim=1), vl, buckets)
-        return self.action_decoder(out, cat_ids)[:, -self.horizon:]
+            positions = torch.arange(self.horizon, self.horizon + self.obs_len, device=state.device)
+            state_tokens = state_tokens + self.position_embedding(positions)
+        return Conditioning(state_tokens, self.model.context_cache(vl), cat_ids)
+
+    def velocity(self, z: Tensor, t: Tensor, cond: Conditioning) -> Tensor:
+        """Velocity (B,H,32) in GR00T's 32-D action slot at latent actions z (B,H,32), time t (B,) in [0,1]."""
+        buckets = (t * self.cfg.num_timestep_buckets).long().clamp(max=self.cfg.num_timestep_buckets - 1)
+        action_tokens = self.action_encoder(z, buckets, cond.cat_ids)
+        action_tokens = action_tokens + self.position_embedding(torch.arange(self.horizon, device=z.device))
+        out = self.model(torch.cat([cond.state_tokens, action_tokens], dim=1), cond.vl_cache, buckets)
+        return self.action_decoder(out, cond.cat_ids)[:, -self.horizon:]
 
     def sample_time(self, batch: int, device: torch.device) -> Tensor:
         """Flow time t = (s - u) / s with u ~ Beta(1.5, 1); t = 1 is data."""
@@ -125,7 +136,8 @@ class FlowmatchingActionHead(nn.Module):
         """Flow-matching MSE to velocity = z - noise at x_t = (1 - t) noise + t z; z (B,H,32) data."""
         noise = torch.randn_like(z)
         t = self.sample_time(z.shape[0], z.device)[:, None, None]
-        return ((self.velocity((1 - t) * noise + t * z, t[:, 0, 0], state, vl) - (z - noise)) ** 2).mean()
+        pred = self.velocity((1 - t) * noise + t * z, t[:, 0, 0], self.condition(state, vl))
+        return ((pred - (z - noise)) ** 2).mean()
 
     def velocity_loss(self, actions: Tensor, state: Tensor, vl: Tensor, mask: Tensor) -> tuple[Tensor, dict]:
         """Velocity loss in the 32-D slot on z = action_proj_in(a) (detached) + masked L1 decoding of z.
@@ -141,11 +153,12 @@ class FlowmatchingActionHead(nn.Module):
     def sample_latent(self, state: Tensor, vl: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Euler integration of (B,H,32) from N(0, I) over `num_inference_timesteps` steps (t = k/N)."""
         steps = self.cfg.num_inference_timesteps
+        cond = self.condition(state, vl)
         z = torch.randn(state.shape[0], self.horizon, self.cfg.max_action_dim, generator=generator,
                         device="cpu").to(state.device)
         for k in range(steps):
             t = torch.full((state.shape[0],), k / steps, device=state.device)
-            z = z + self.velocity(z, t, state, vl) / steps
+            z = z + self.velocity(z, t, cond) / steps
         return z
 
     def get_action(self, state: Tensor, vl: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -154,34 +167,3 @@ class FlowmatchingActionHead(nn.Module):
         Differentiable (no no_grad), since EggHand backpropagates its loss through the sampler.
         """
         return self.action_proj_out(self.sample_latent(state, vl, generator))
-
-
-def load_groot_action_head(head: FlowmatchingActionHead, path_or_state: str | Path | dict) -> dict:
-    """Copy GR00T `action_head.*` tensors whose name and shape match ours; return loaded/skipped names.
-
-    Our adapters (`state_proj_in`, `action_proj_in/out`) are not in GR00T and keep their N(0, 0.02)
-    init; GR00T-only tensors (`future_tokens`) and shape mismatches are skipped, as with
-    `ignore_mismatched_sizes=True` in EggHand.
-    """
-    if isinstance(path_or_state, dict):
-        state = path_or_state
-    elif str(path_or_state).endswith(".safetensors"):
-        from safetensors.torch import load_file
-        state = load_file(str(path_or_state))
-    else:
-        state = torch.load(path_or_state, map_location="cpu", weights_only=True)
-    own = head.state_dict()
-    loaded, skipped = [], []
-    for key, value in state.items():
-        if not key.startswith("action_head."):
-            continue
-        name = key[len("action_head."):]
-        if name in own and own[name].shape == value.shape:
-            own[name] = value.to(own[name].dtype)
-            loaded.append(name)
-        else:
-            skipped.append(name)
-    head.load_state_dict(own)
-    log.info("GR00T action head: loaded %d tensors, skipped %d (%s)", len(loaded), len(skipped),
-             ", ".join(skipped[:5]))
-    return {"loaded": loaded, "skipped": skipped}

@@ -1,4 +1,4 @@
-"""Static (training mean pose), CVM (constant velocity) and zero-velocity baselines in the canonical frame."""
+"""Static (training mean pose: eggflow.data.StatsAccumulator), CVM and zero-velocity in the canonical frame."""
 
 from __future__ import annotations
 
@@ -28,13 +28,6 @@ def constant_velocity(past: np.ndarray, past_valid: np.ndarray, horizon: int,
     velocity = np.where(both, past[:, -1] - past[:, -2], 0.0)
     steps = np.arange(action_offset_start, action_offset_start + horizon, dtype=past.dtype)
     return last_valid(past, past_valid)[:, None] + steps[None, :, None, None] * velocity[:, None]
-
-
-def mean_pose(train_future: np.ndarray, train_valid: np.ndarray) -> np.ndarray:
-    """Per-joint mean canonical position over every valid training target frame: (J,3)."""
-    weights = train_valid.reshape(-1, train_valid.shape[-1], 1).astype(np.float64)
-    points = train_future.reshape(-1, *train_future.shape[-2:])
-    return ((points * weights).sum(0) / np.maximum(weights.sum(0), 1)).astype(np.float32)
 
 
 def static(mean: np.ndarray, num: int, horizon: int) -> np.ndarray:

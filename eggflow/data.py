@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -12,8 +13,11 @@ from torch.utils.data import Dataset
 from eggflow.baselines import last_valid
 from eggflow.canonical import WRIST_OF, make_window, to_wrist_relative
 from eggflow.config import EggFlowDataConfig
-from eggflow.encoder import EgoVideoEncoder
 from eggflow.synthetic import ANCHOR, generate_clip, random_task_text
+
+if TYPE_CHECKING:
+    from eggflow.encoder import EgoVideoEncoder
+    from eggflow.task import EggFlowData
 
 log = logging.getLogger(__name__)
 WINDOW_KEYS = ("past", "past_valid", "past_extrinsics", "future", "future_valid")
@@ -93,61 +97,77 @@ def build_synthetic(cfg: EggFlowDataConfig, encoder: EgoVideoEncoder, num_clips:
     return ForecastDataset(arrays, egomotion, features), frames_kept, texts
 
 
-def normalisation_stats(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Per-coordinate min/max (metres): absolute joints + 12 extrinsics (state, EggHand's stats) and the
-    targets as residuals from the last observed pose (`residual_*`: wrist offsets, wrist-relative finger
-    offsets), over valid joints only."""
-    def min_max(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+class StatsAccumulator:
+    """Streamed per-coordinate min/max (metres) and the training mean pose over every window of a split.
+
+    Min/max of absolute joints + 12 extrinsics (state, EggHand's stats) and of the targets as residuals from the
+    last observed pose (`residual_*`: wrist offsets, wrist-relative finger offsets), over valid joints only.
+    """
+
+    def __init__(self) -> None:
+        self.lo: dict[str, np.ndarray] = {}
+        self.hi: dict[str, np.ndarray] = {}
+        self.pose_sum = np.zeros((42, 3))
+        self.pose_count = np.zeros((42, 1))
+
+    def _update(self, name: str, x: np.ndarray, valid: np.ndarray) -> None:
         lo = np.where(valid[..., None], x, np.inf).min(0).ravel()
         hi = np.where(valid[..., None], x, -np.inf).max(0).ravel()
-        unseen = ~np.isfinite(lo) | ~np.isfinite(hi) | (hi - lo < 1e-6)
-        return np.where(unseen, -1.0, lo), np.where(unseen, 1.0, hi)
+        self.lo[name] = np.minimum(self.lo.get(name, lo), lo)
+        self.hi[name] = np.maximum(self.hi.get(name, hi), hi)
 
-    hands = np.concatenate([arrays["past"].reshape(-1, 42, 3), arrays["future"].reshape(-1, 42, 3)])
-    valid = np.concatenate([arrays["past_valid"].reshape(-1, 42), arrays["future_valid"].reshape(-1, 42)])
-    lo, hi = min_max(hands, valid)
-    anchor = last_valid(arrays["past"], arrays["past_valid"])
-    residual = to_wrist_relative(arrays["future"]) - to_wrist_relative(anchor)[:, None]
-    res_valid = arrays["future_valid"] & arrays["future_valid"][..., WRIST_OF]
-    res_lo, res_hi = min_max(residual.reshape(-1, 42, 3), res_valid.reshape(-1, 42))
-    extr = arrays["past_extrinsics"].reshape(-1, 12)
-    stats = {"hand_min": lo, "hand_max": hi, "residual_min": res_lo, "residual_max": res_hi,
-             "state_min": np.concatenate([lo, extr.min(0)]), "state_max": np.concatenate([hi, extr.max(0)])}
-    return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in stats.items()}
+    def update(self, arrays: dict[str, np.ndarray]) -> None:
+        """Add a chunk of window arrays (WINDOW_KEYS)."""
+        hands = np.concatenate([arrays["past"].reshape(-1, 42, 3), arrays["future"].reshape(-1, 42, 3)])
+        valid = np.concatenate([arrays["past_valid"].reshape(-1, 42), arrays["future_valid"].reshape(-1, 42)])
+        self._update("hand", hands, valid)
+        anchor = last_valid(arrays["past"], arrays["past_valid"])
+        residual = to_wrist_relative(arrays["future"]) - to_wrist_relative(anchor)[:, None]
+        res_valid = arrays["future_valid"] & arrays["future_valid"][..., WRIST_OF]
+        self._update("residual", residual.reshape(-1, 42, 3), res_valid.reshape(-1, 42))
+        extr = arrays["past_extrinsics"].reshape(-1, 12)
+        self._update("extrinsics", extr, np.ones(len(extr), bool))
+        weights = arrays["future_valid"].reshape(-1, 42, 1).astype(np.float64)
+        self.pose_sum += (arrays["future"].reshape(-1, 42, 3) * weights).sum(0)
+        self.pose_count += weights.sum(0)
+
+    def stats(self) -> dict[str, torch.Tensor]:
+        """hand/residual/state min and max tensors for `EggFlowModel.set_normalisation`."""
+        def fix(name: str) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = self.lo[name], self.hi[name]
+            unseen = ~np.isfinite(lo) | ~np.isfinite(hi) | (hi - lo < 1e-6)
+            return np.where(unseen, -1.0, lo), np.where(unseen, 1.0, hi)
+
+        (lo, hi), (res_lo, res_hi), (e_lo, e_hi) = fix("hand"), fix("residual"), fix("extrinsics")
+        out = {"hand_min": lo, "hand_max": hi, "residual_min": res_lo, "residual_max": res_hi,
+               "state_min": np.concatenate([lo, e_lo]), "state_max": np.concatenate([hi, e_hi])}
+        return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in out.items()}
+
+    def mean_pose(self) -> np.ndarray:
+        """Per-joint mean canonical position over every valid training target frame: (42,3)."""
+        return (self.pose_sum / np.maximum(self.pose_count, 1)).astype(np.float32)
 
 
-class CorruptedView(Dataset):
-    """Raw-input dataset view with Gaussian-noise frames and/or random task texts (ablations)."""
-
-    def __init__(self, base: Dataset, noisy_vision: bool, dummy_language: bool, seed: int = 0) -> None:
-        self.base, self.noisy_vision, self.dummy_language, self.seed = base, noisy_vision, dummy_language, seed
-        self.egomotion = getattr(base, "egomotion", None)
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, i: int) -> dict:
-        item = dict(self.base[i])
-        rng = np.random.default_rng(self.seed * 1_000_003 + i)
-        if self.noisy_vision:
-            item["video"] = noise_video(1, item["video"].shape[1], item["video"].shape[-1], rng)[0]
-        if self.dummy_language:
-            item["text"] = random_task_text(rng)
-        return item
-
-
-def corrupted(dataset: Dataset, encoder: EgoVideoEncoder, noisy_vision: bool, dummy_language: bool,
-              seed: int = 0) -> Dataset:
-    """The same samples with corrupted vision and/or language (features recomputed when cached)."""
-    if not isinstance(dataset, ForecastDataset) or dataset.features is None:
-        return CorruptedView(dataset, noisy_vision, dummy_language, seed)
-    rng = np.random.default_rng(seed)
-    feats = dict(dataset.features)
+def split_statistics(dataset: Dataset, chunk: int = 2048) -> StatsAccumulator:
+    """Stream every window of `dataset` (chunks of `chunk`) through a StatsAccumulator."""
+    acc = StatsAccumulator()
     n = len(dataset)
-    if noisy_vision:
-        size, frames = encoder.cfg.image_size, encoder.cfg.num_frames
-        feats["vision_feats"] = torch.cat([encoder.encode_video(noise_video(min(64, n - s), frames, size, rng))
-                                           for s in range(0, n, 64)])
-    if dummy_language:
-        feats["text_feats"] = encoder.encode_text([random_task_text(rng) for _ in range(n)])
-    return ForecastDataset({k: v.numpy() for k, v in dataset.arrays.items()}, dataset.egomotion, feats)
+    for start in range(0, n, chunk):
+        acc.update(dataset.window_arrays(np.arange(start, min(n, start + chunk))))
+    return acc
+
+
+def corrupted(dataset: Dataset, data: EggFlowData, noisy_vision: bool, dummy_language: bool,
+              seed: int = 0) -> Dataset:
+    """The same samples with Gaussian-noise frames and/or random task texts (cached features are recomputed)."""
+    if isinstance(dataset, ForecastDataset) and dataset.features is not None:
+        rng = np.random.default_rng(seed)
+        encoder, feats, n = data.encoder, dict(dataset.features), len(dataset)
+        if noisy_vision:
+            size, frames = encoder.cfg.image_size, encoder.cfg.num_frames
+            feats["vision_feats"] = torch.cat([encoder.encode_video(noise_video(min(64, n - s), frames, size, rng))
+                                               for s in range(0, n, 64)])
+        if dummy_language:
+            feats["text_feats"] = encoder.encode_text([random_task_text(rng) for _ in range(n)])
+        return ForecastDataset({k: v.numpy() for k, v in dataset.arrays.items()}, dataset.egomotion, feats)
+    return dataset.with_ablations(noisy_vision, dummy_language, seed)

@@ -7,6 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 
 def sinusoidal_timestep_features(timesteps: Tensor, channels: int = 256) -> Tensor:
@@ -70,17 +71,19 @@ class Attention(nn.Module):
         self.to_v = nn.Linear(cross_dim or dim, inner, bias=bias)
         self.to_out = nn.ModuleList([nn.Linear(inner, dim), nn.Dropout(dropout)])
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
-        """Unmasked attention of x (B,T,D) over context (B,S,C) or itself."""
-        context = x if context is None else context
-        b = x.shape[0]
+    def _heads(self, t: Tensor) -> Tensor:
+        return t.view(t.shape[0], t.shape[1], self.heads, -1).transpose(1, 2)
 
-        def split(t: Tensor) -> Tensor:
-            return t.view(b, t.shape[1], self.heads, -1).transpose(1, 2)
+    def context_kv(self, context: Tensor) -> tuple[Tensor, Tensor]:
+        """Keys and values (B,heads,S,head_dim) of a fixed context, reusable across calls (Euler steps)."""
+        return self._heads(self.to_k(context)), self._heads(self.to_v(context))
 
-        out = F.scaled_dot_product_attention(split(self.to_q(x)), split(self.to_k(context)),
-                                             split(self.to_v(context)))
-        out = out.transpose(1, 2).reshape(b, x.shape[1], -1)
+    def forward(self, x: Tensor, context: Tensor | None = None,
+                kv: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """Unmasked attention of x (B,T,D) over precomputed `kv`, over context (B,S,C), or over itself."""
+        k, v = kv if kv is not None else self.context_kv(x if context is None else context)
+        out = F.scaled_dot_product_attention(self._heads(self.to_q(x)), k, v)
+        out = out.transpose(1, 2).reshape(x.shape[0], x.shape[1], -1)
         return self.to_out[1](self.to_out[0](out))
 
 
@@ -124,10 +127,11 @@ class BasicTransformerBlock(nn.Module):
         self.ff = FeedForward(dim, dropout)
         self.final_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, context: Tensor | None = None, temb: Tensor | None = None) -> Tensor:
-        """Residual attention (over `context` when given) then residual feed-forward."""
+    def forward(self, x: Tensor, context: Tensor | None = None, temb: Tensor | None = None,
+                kv: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """Residual attention (over precomputed `kv` or `context` when given) then residual feed-forward."""
         h = self.norm1(x, temb) if self.ada_norm else self.norm1(x)
-        x = x + self.final_dropout(self.attn1(h, context))
+        x = x + self.final_dropout(self.attn1(h, context, kv))
         return x + self.ff(self.norm3(x))
 
 
@@ -135,9 +139,10 @@ class DiT(nn.Module):
     """GR00T DiT: even blocks cross-attend to VL tokens, odd blocks self-attend; AdaLN time conditioning."""
 
     def __init__(self, heads: int, head_dim: int, output_dim: int, num_layers: int, cross_dim: int,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, gradient_checkpointing: bool = False) -> None:
         super().__init__()
         inner = heads * head_dim
+        self.gradient_checkpointing = gradient_checkpointing
         self.timestep_encoder = TimestepEncoder(inner)
         self.transformer_blocks = nn.ModuleList([
             BasicTransformerBlock(inner, heads, head_dim, cross_dim=cross_dim if i % 2 == 0 else None,
@@ -147,11 +152,19 @@ class DiT(nn.Module):
         self.proj_out_1 = nn.Linear(inner, 2 * inner)
         self.proj_out_2 = nn.Linear(inner, output_dim)
 
-    def forward(self, tokens: Tensor, vl_tokens: Tensor, timestep: Tensor) -> Tensor:
-        """tokens (B,T,inner), vl_tokens (B,S,cross_dim), timestep (B,) buckets -> (B,T,output_dim)."""
+    def context_cache(self, vl_tokens: Tensor) -> list[tuple[Tensor, Tensor] | None]:
+        """Cross-attention keys/values of the VL tokens for every cross-attending block (None for the others)."""
+        return [block.attn1.context_kv(vl_tokens) if i % 2 == 0 else None
+                for i, block in enumerate(self.transformer_blocks)]
+
+    def forward(self, tokens: Tensor, cache: list[tuple[Tensor, Tensor] | None], timestep: Tensor) -> Tensor:
+        """tokens (B,T,inner), `context_cache(vl_tokens)`, timestep (B,) buckets -> (B,T,output_dim)."""
         temb = self.timestep_encoder(timestep)
-        for i, block in enumerate(self.transformer_blocks):
-            tokens = block(tokens, vl_tokens if i % 2 == 0 else None, temb)
+        for block, kv in zip(self.transformer_blocks, cache):
+            if self.gradient_checkpointing and self.training:
+                tokens = checkpoint(block, tokens, None, temb, kv, use_reentrant=False)
+            else:
+                tokens = block(tokens, None, temb, kv)
         shift, scale = self.proj_out_1(F.silu(temb)).chunk(2, dim=1)
         return self.proj_out_2(self.norm_out(tokens) * (1 + scale[:, None]) + shift[:, None])
 

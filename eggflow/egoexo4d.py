@@ -34,7 +34,14 @@ class Episode:
     frames: np.ndarray
     joints_world: np.ndarray
     extrinsics: np.ndarray
-    task: str = ""
+    task: str = ""              # scenario task name (takes.json task_name)
+    instruction: str = ""       # fine-grained instruction (EggHand's per-episode `tasks`), when known
+    take_name: str = ""         # Ego-Exo4D take name (keys the extracted Aria frames)
+
+    @property
+    def text(self) -> str:
+        """The instruction when known, else the task name."""
+        return self.instruction or self.task
 
 
 def read_hand_annotation(path: Path, min_views: int = 3) -> dict[int, np.ndarray]:
@@ -64,30 +71,28 @@ def read_camera_pose(path: Path) -> tuple[np.ndarray, dict[int, np.ndarray]]:
 
 
 def split_runs(take_uid: str, frames: list[int], joints: list[np.ndarray], extrinsics: list[np.ndarray],
-               interval: int, task: str = "") -> list[Episode]:
+               interval: int) -> list[Episode]:
     """Cut sorted frames into episodes whose consecutive frame numbers are exactly `interval` apart."""
     episodes, start = [], 0
     for i in range(1, len(frames) + 1):
         if i == len(frames) or frames[i] - frames[i - 1] != interval:
             if i - start >= 2:
                 episodes.append(Episode(take_uid, np.asarray(frames[start:i]), np.stack(joints[start:i]),
-                                        np.stack(extrinsics[start:i]), task))
+                                        np.stack(extrinsics[start:i])))
             start = i
     return episodes
 
 
-def load_official_take(hand_json: Path, camera_json: Path, interval: int = 3, min_views: int = 3,
-                       task: str = "") -> list[Episode]:
+def load_official_take(hand_json: Path, camera_json: Path, interval: int = 3, min_views: int = 3) -> list[Episode]:
     """Episodes of one take from the official hand annotation and camera pose jsons."""
     hands = read_hand_annotation(hand_json, min_views)
     _, extr = read_camera_pose(camera_json)
     frames = sorted(f for f in hands if f in extr)
     return split_runs(Path(hand_json).stem, frames, [hands[f] for f in frames], [extr[f] for f in frames],
-                      interval, task)
+                      interval)
 
 
-def load_official_split(root: Path, split: str, interval: int = 3, min_views: int = 3,
-                        tasks: dict[str, str] | None = None) -> list[Episode]:
+def load_official_split(root: Path, split: str, interval: int = 3, min_views: int = 3) -> list[Episode]:
     """All takes of a split under `root/annotations/ego_pose/{split}/hand/annotation` with camera poses."""
     base = Path(root) / "annotations" / "ego_pose" / split
     hand_dir, cam_dir = base / "hand" / "annotation", base / "camera_pose"
@@ -98,12 +103,11 @@ def load_official_split(root: Path, split: str, interval: int = 3, min_views: in
         cam_json = cam_dir / hand_json.name
         if not cam_json.exists():
             raise FileNotFoundError(f"camera pose {cam_json} missing for take {hand_json.stem}")
-        episodes += load_official_take(hand_json, cam_json, interval, min_views,
-                                       (tasks or {}).get(hand_json.stem, ""))
+        episodes += load_official_take(hand_json, cam_json, interval, min_views)
     return episodes
 
 
-def load_egoh4_combined(path: Path, interval: int = 3, tasks: dict[str, str] | None = None) -> list[Episode]:
+def load_egoh4_combined(path: Path, interval: int = 3) -> list[Episode]:
     """Episodes from EgoH4's `ego_pose_gt_anno_{split}_combined.json` (invalid joints become NaN)."""
     raw = json.loads(Path(path).read_text())
     episodes = []
@@ -116,12 +120,61 @@ def load_egoh4_combined(path: Path, interval: int = 3, tasks: dict[str, str] | N
             valid = np.concatenate([np.asarray(entry[f"{h}_hand_valid_3d"], dtype=bool) for h in HAND_ORDER])
             joints.append(np.where(valid[:, None], hand, np.nan))
             extr.append(np.asarray(entry["extrinsics"], dtype=np.float64))
-        episodes += split_runs(take_uid, frames, joints, extr, interval, (tasks or {}).get(take_uid, ""))
+        episodes += split_runs(take_uid, frames, joints, extr, interval)
     return episodes
 
 
-def read_take_tasks(takes_json: Path | None) -> dict[str, str]:
-    """take_uid -> task name from Ego-Exo4D's takes.json (empty when not given)."""
+@dataclass
+class TakeInfo:
+    """takes.json entry of a take: its name (frame folders are keyed by it) and scenario task name."""
+
+    take_name: str
+    task_name: str
+
+
+def read_takes(takes_json: Path | None) -> dict[str, TakeInfo]:
+    """take_uid -> TakeInfo from Ego-Exo4D's takes.json (empty when not given)."""
     if takes_json is None:
         return {}
-    return {t["take_uid"]: t.get("task_name", "") for t in json.loads(Path(takes_json).read_text())}
+    return {t["take_uid"]: TakeInfo(t.get("take_name", ""), t.get("task_name", ""))
+            for t in json.loads(Path(takes_json).read_text())}
+
+
+def with_take_info(episodes: list[Episode], takes: dict[str, TakeInfo]) -> list[Episode]:
+    """Episodes with their take name and task name filled from takes.json."""
+    for ep in episodes:
+        info = takes.get(ep.take_uid)
+        if info is not None:
+            ep.take_name, ep.task = info.take_name, info.task_name or ep.task
+    return episodes
+
+
+def read_instructions(path: Path) -> dict[str, list[tuple[int, int, str, str]]]:
+    """EggHand's configs/data/{split}.json -> take_uid -> [(start_frame, end_frame, instruction, task name)]."""
+    raw = json.loads(Path(path).read_text())
+    names = {t["task_index"]: t["task"] for t in raw.get("tasks", [])}
+    out: dict[str, list[tuple[int, int, str, str]]] = {}
+    for ep in raw["episodes"]:
+        out.setdefault(ep["take_uid"], []).append((int(ep["start_frame"]), int(ep["end_frame"]), ep["tasks"][0],
+                                                   names.get(ep.get("task_index"), "")))
+    return out
+
+
+def with_instructions(episodes: list[Episode], segments: dict[str, list[tuple[int, int, str, str]]]
+                      ) -> list[Episode]:
+    """Cut episodes where the fine-grained instruction changes (frames inside an EggHand segment get its text)."""
+    out = []
+    for ep in episodes:
+        labels = []
+        for f in ep.frames:
+            hit = [(text, task) for lo, hi, text, task in segments.get(ep.take_uid, []) if lo <= f <= hi]
+            labels.append(hit[0] if hit else ("", ep.task))
+        start = 0
+        for i in range(1, len(labels) + 1):
+            if i == len(labels) or labels[i] != labels[start]:
+                if i - start >= 2:
+                    text, task = labels[start]
+                    out.append(Episode(ep.take_uid, ep.frames[start:i], ep.joints_world[start:i],
+                                       ep.extrinsics[start:i], task or ep.task, text, ep.take_name))
+                start = i
+    return out

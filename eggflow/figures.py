@@ -16,7 +16,7 @@ from eggflow.canonical import WRISTS
 
 
 def plot_forecasts(path: Path, out: dict[str, np.ndarray], baseline: np.ndarray, frames: np.ndarray,
-                   texts: list[str], num: int = 4) -> Path:
+                   texts: list[str], num: int = 4, title_data: str = "synthetic") -> Path:
     """Top view (canonical x forward, y left, metres) of past, GT, EggFlow and CVM wrists for `num` clips."""
     num = min(num, len(out["pred"]), len(frames) if len(frames) else num)
     fig, axes = plt.subplots(2, num, figsize=(3.6 * num, 7), squeeze=False)
@@ -41,6 +41,6 @@ def plot_forecasts(path: Path, out: dict[str, np.ndarray], baseline: np.ndarray,
         ax.grid(alpha=0.3)
         if i == 0:
             ax.legend(fontsize=8)
-    fig.suptitle("EggFlow wrist forecasts, canonical frame top view (synthetic data, stand-in hands)")
+    fig.suptitle(f"EggFlow wrist forecasts, canonical frame top view ({title_data} data)")
     fig.tight_layout()
     return save_figure(fig, path, dpi=80)

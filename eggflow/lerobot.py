@@ -9,8 +9,11 @@ videos/chunk-{c:03d}/observation.images.ego/episode_{e:06d}.mp4 (224x224, 10 fps
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -21,7 +24,7 @@ from torch.utils.data import Dataset
 
 from eggflow.canonical import Window, make_window
 from eggflow.config import EggFlowDataConfig
-from eggflow.data import WINDOW_KEYS
+from eggflow.data import WINDOW_KEYS, frames_to_video, noise_video
 from eggflow.egoexo4d import Episode
 
 log = logging.getLogger(__name__)
@@ -32,16 +35,22 @@ VIDEO_PATH = "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_inde
 
 
 def _stats(x: np.ndarray) -> dict:
+    """LeRobot/GR00T feature statistics; GR00T's `DatasetStatisticalValues` requires q01 and q99."""
+    q01, q99 = np.quantile(x, [0.01, 0.99], axis=0)
     return {"mean": x.mean(0).tolist(), "std": x.std(0).tolist(), "min": x.min(0).tolist(),
-            "max": x.max(0).tolist(), "count": [len(x)]}
+            "max": x.max(0).tolist(), "q01": q01.tolist(), "q99": q99.tolist(), "count": [len(x)]}
 
 
 def write_lerobot(root: Path, episodes: list[Episode], splits: dict[str, list[int]], fps: int = 10,
-                  frames: list[np.ndarray | None] | None = None) -> Path:
-    """Write episodes (NaN joints stored as zeros, EggHand's invalid marker) in the v2.1 layout."""
+                  frames: Callable[[int, Episode], np.ndarray] | None = None) -> Path:
+    """Write episodes (NaN joints stored as zeros, EggHand's invalid marker) in the v2.1 layout.
+
+    `frames(e, episode)` gives episode e's (T,224,224,3) RGB frames; it is called once per episode, so only one
+    episode's frames are in memory at a time.
+    """
     root = Path(root)
     (root / "meta").mkdir(parents=True, exist_ok=True)
-    tasks = sorted({e.task for e in episodes})
+    tasks = sorted({ep.text for ep in episodes})
     task_index = {t: i for i, t in enumerate(tasks)}
     index, all_state, all_action, ep_lines, stat_lines = 0, [], [], [], []
     for e, ep in enumerate(episodes):
@@ -52,20 +61,21 @@ def write_lerobot(root: Path, episodes: list[Episode], splits: dict[str, list[in
             "observation.state": list(state), "action": list(joints),
             "timestamp": np.arange(n, dtype=np.float32) / fps, "frame_index": np.arange(n),
             "episode_index": np.full(n, e), "index": np.arange(index, index + n),
-            "task_index": np.full(n, task_index[ep.task]), "source_frame": ep.frames.astype(np.int64)})
+            "task_index": np.full(n, task_index[ep.text]), "source_frame": ep.frames.astype(np.int64)})
         path = root / DATA_PATH.format(episode_chunk=e // CHUNK, episode_index=e)
         path.parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(path)
-        if frames is not None and frames[e] is not None:
+        if frames is not None:
             _write_video(root / VIDEO_PATH.format(episode_chunk=e // CHUNK, video_key=VIDEO_KEY,
-                                                  episode_index=e), frames[e], fps)
+                                                  episode_index=e), frames(e, ep), fps)
         index += n
         all_state.append(state)
         all_action.append(joints)
-        ep_lines.append({"episode_index": e, "tasks": [ep.task], "length": n, "take_uid": ep.take_uid})
+        ep_lines.append({"episode_index": e, "tasks": [ep.text], "length": n, "take_uid": ep.take_uid,
+                         "take_name": ep.take_name, "task_name": ep.task})
         stat_lines.append({"episode_index": e, "stats": {"observation.state": _stats(state),
                                                          "action": _stats(joints)}})
-    has_video = frames is not None and any(f is not None for f in frames)
+    has_video = frames is not None
     features = {"observation.state": {"dtype": "float32", "shape": [138], "names": None},
                 "action": {"dtype": "float32", "shape": [126], "names": None},
                 **{k: {"dtype": "int64", "shape": [1], "names": None}
@@ -105,19 +115,29 @@ def _write_video(path: Path, frames: np.ndarray, fps: int) -> None:
     writer.release()
 
 
-def read_video(path: Path, size: int = 224) -> np.ndarray:
-    """mp4 -> (T,size,size,3) RGB uint8."""
-    cap, out = cv2.VideoCapture(str(path)), []
-    ok, frame = cap.read()
-    while ok:
-        out.append(cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), (size, size)))
-        ok, frame = cap.read()
-    cap.release()
-    return np.stack(out) if out else np.zeros((0, size, size, 3), np.uint8)
+def read_frames(path: Path, indices: np.ndarray, size: int = 224) -> np.ndarray:
+    """Decode only the frames `indices` of an mp4 -> (len(indices),size,size,3) RGB uint8 (nothing else kept)."""
+    if not path.exists():
+        raise FileNotFoundError(f"video {path} is missing: re-run scripts/prepare_egoexo4d.py with --frames-root "
+                                "(docs/eggflow.md, 'Ego-Exo4D'), or set data.allow_placeholder_frames=true")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        decoded = {}
+        for index in sorted({int(i) for i in indices}):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            ok, frame = cap.read()
+            if not ok:
+                raise ValueError(f"video {path} could not be decoded at frame {index} "
+                                 f"({int(cap.get(cv2.CAP_PROP_FRAME_COUNT))} frames): the file is unreadable or "
+                                 "shorter than its episode; re-run scripts/prepare_egoexo4d.py")
+            decoded[index] = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), (size, size))
+    finally:
+        cap.release()
+    return np.stack([decoded[int(i)] for i in indices])
 
 
 class LeRobotHands:
-    """Reads a v2.1 root: per-episode world joints (T,42,3; zeros = invalid), extrinsics (T,3,4) and task."""
+    """Reads a v2.1 root: per-episode world joints (T,42,3; zeros = invalid), extrinsics (T,3,4), texts, frames."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -128,48 +148,82 @@ class LeRobotHands:
         self.info = json.loads(info_path.read_text())
         lines = (self.root / "meta" / "episodes.jsonl").read_text().splitlines()
         self.episodes = [json.loads(x) for x in lines if x.strip()]
-        self._video: dict[int, np.ndarray] = {}
+
+    @property
+    def has_video(self) -> bool:
+        """Whether the root was written with egocentric videos."""
+        return bool(self.info.get("video_path"))
 
     def split(self, name: str) -> list[int]:
-        """Episode indices of split `name` ('train', 'val'/'test'); without splits, 85/15 by index."""
+        """Episode indices of split `name` (from meta/info.json `splits`)."""
         spans = self.info.get("splits", {})
-        if name in spans:
-            lo, hi = (int(x) for x in spans[name].split(":"))
-            return list(range(lo, hi))
-        n = len(self.episodes)
-        cut = round(0.85 * n)
-        return list(range(cut)) if name == "train" else list(range(cut, n))
+        if name not in spans:
+            raise KeyError(f"{self.root / 'meta' / 'info.json'} has no split {name!r} (splits: {sorted(spans)}); "
+                           "set data.eval_split")
+        lo, hi = (int(x) for x in spans[name].split(":"))
+        return list(range(lo, hi))
 
-    def episode(self, e: int) -> tuple[np.ndarray, np.ndarray, str]:
-        """(joints (T,42,3), extrinsics (T,3,4), task text) of episode e."""
+    def text(self, e: int, kind: str = "instruction") -> str:
+        """Episode text: the fine-grained instruction (`tasks[0]`) or the scenario task name."""
+        episode = self.episodes[e]
+        if kind == "task":
+            return episode.get("task_name") or episode["tasks"][0]
+        return episode["tasks"][0]
+
+    def episode(self, e: int) -> tuple[np.ndarray, np.ndarray]:
+        """(joints (T,42,3), extrinsics (T,3,4)) of episode e."""
         table = pd.read_parquet(self.root / self.info["data_path"].format(episode_chunk=e // CHUNK,
                                                                           episode_index=e))
         state = np.stack(table["observation.state"].to_numpy()).astype(np.float64)
-        return state[:, :126].reshape(-1, 42, 3), state[:, 126:].reshape(-1, 3, 4), self.episodes[e]["tasks"][0]
+        return state[:, :126].reshape(-1, 42, 3), state[:, 126:].reshape(-1, 3, 4)
 
-    def frames(self, e: int) -> np.ndarray | None:
-        """(T,224,224,3) RGB frames of episode e, or None without videos (decoded once, kept in memory)."""
-        if not self.info.get("video_path"):
-            return None
-        if e not in self._video:
-            self._video[e] = read_video(self.root / self.info["video_path"].format(
-                episode_chunk=e // CHUNK, video_key=VIDEO_KEY, episode_index=e))
-        return self._video[e]
+    def frames(self, e: int, indices: np.ndarray) -> np.ndarray:
+        """(len(indices),224,224,3) RGB frames of episode e, decoded on demand."""
+        return read_frames(self.root / self.info["video_path"].format(
+            episode_chunk=e // CHUNK, video_key=VIDEO_KEY, episode_index=e), indices)
+
+
+def dummy_text(words: list[str], rng: np.random.Generator, length: int = 6) -> str:
+    """A random word sequence from the vocabulary of the real task texts (the dummy-language ablation)."""
+    return " ".join(rng.choice(words, size=length))
 
 
 class LeRobotWindows(Dataset):
-    """Every frame of every episode is a sample (edge padding), canonicalised at the first observed camera."""
+    """Every frame of every episode is a sample (edge padding), canonicalised at the first observed camera.
 
-    def __init__(self, reader: LeRobotHands, episode_ids: list[int], cfg: EggFlowDataConfig) -> None:
-        self.reader, self.cfg = reader, cfg
+    Frames are decoded per sample; `data.noisy_vision` / `data.dummy_language` replace the real frames / texts.
+    """
+
+    def __init__(self, reader: LeRobotHands, episode_ids: list[int], cfg: EggFlowDataConfig,
+                 words: list[str], seed: int = 0) -> None:
+        if not reader.has_video and not (cfg.allow_placeholder_frames or cfg.noisy_vision):
+            raise FileNotFoundError(f"{reader.root} has no videos (meta/info.json video_path is null): prepare it with "
+                                    "--frames-root (docs/eggflow.md), or set data.allow_placeholder_frames=true to "
+                                    "train without vision")
+        self.reader, self.cfg, self.words, self.seed = reader, cfg, words, seed
         self.data = {e: reader.episode(e) for e in episode_ids}
+        self.texts = {e: reader.text(e, cfg.text) for e in episode_ids}
         self.index = [(e, t) for e in episode_ids for t in range(len(self.data[e][0]))]
         self.egomotion = np.array([self.window(i).egomotion for i in range(len(self.index))])
+
+    def subset(self, keep: np.ndarray) -> LeRobotWindows:
+        """A view restricted to the samples `keep` (episodes and texts shared)."""
+        view = copy.copy(self)
+        view.index = [self.index[int(i)] for i in keep]
+        view.egomotion = self.egomotion[keep]
+        return view
+
+    def with_ablations(self, noisy_vision: bool, dummy_language: bool, seed: int) -> LeRobotWindows:
+        """A view whose inputs are corrupted as `data.noisy_vision` / `data.dummy_language` would."""
+        view = copy.copy(self)
+        view.cfg = dataclasses.replace(self.cfg, noisy_vision=noisy_vision, dummy_language=dummy_language)
+        view.seed = seed
+        return view
 
     def window(self, i: int) -> Window:
         """The canonical window (no video) of sample i."""
         e, t = self.index[i]
-        joints, extr, _ = self.data[e]
+        joints, extr = self.data[e]
         return make_window(joints, extr, t, self.cfg.obs_len, self.cfg.horizon, self.cfg.action_offset_start,
                            self.cfg.video_offsets)
 
@@ -181,25 +235,42 @@ class LeRobotWindows(Dataset):
         windows = [self.window(int(i)) for i in index]
         return {k: np.stack([getattr(w, k) for w in windows]) for k in WINDOW_KEYS}
 
+    def inputs(self, i: int, window: Window) -> tuple[torch.Tensor, str]:
+        """(video (3,T,224,224) in [0,1], text) the model sees for sample i, ablations applied."""
+        e, _ = self.index[i]
+        rng = np.random.default_rng([self.seed, i])
+        frames = len(window.video_index)
+        if self.cfg.noisy_vision:
+            video = noise_video(1, frames, 224, rng)[0]
+        elif self.reader.has_video:
+            video = frames_to_video(self.reader.frames(e, window.video_index)[None])[0]
+        else:
+            video = torch.full((3, frames, 224, 224), 0.5)      # allow_placeholder_frames: mid-grey
+        text = dummy_text(self.words, rng) if self.cfg.dummy_language else self.texts[e]
+        return video, text
+
     def __getitem__(self, i: int) -> dict:
         window = self.window(i)
         item = {k: torch.from_numpy(np.asarray(getattr(window, k))) for k in WINDOW_KEYS}
-        e, _ = self.index[i]
-        frames = self.reader.frames(e)
-        if frames is None or len(frames) == 0:
-            video = torch.zeros(3, len(window.video_index), 224, 224)
-        else:
-            clip = frames[np.clip(window.video_index, 0, len(frames) - 1)]
-            video = torch.from_numpy(clip).permute(3, 0, 1, 2).float() / 255.0
-        item["video"], item["text"] = video, self.data[e][2]
+        item["video"], item["text"] = self.inputs(i, window)
         return item
 
 
-def lerobot_datasets(cfg: EggFlowDataConfig) -> tuple[LeRobotWindows, LeRobotWindows]:
+def lerobot_datasets(cfg: EggFlowDataConfig, words: list[str]) -> tuple[LeRobotWindows, LeRobotWindows]:
     """Train and evaluation windows from `cfg.root` (splits from meta/info.json)."""
+    reader = open_root(cfg)
+    return (LeRobotWindows(reader, reader.split("train"), cfg, words, cfg.seed),
+            LeRobotWindows(reader, reader.split(cfg.eval_split), cfg, words, cfg.seed + 1))
+
+
+def open_root(cfg: EggFlowDataConfig) -> LeRobotHands:
+    """The LeRobot reader of `data.root` (a clear error when unset)."""
     if not cfg.root:
         raise FileNotFoundError("data.root is not set: point it at a LeRobot v2.1 root written by "
                                 "scripts/prepare_egoexo4d.py (see docs/eggflow.md)")
-    reader = LeRobotHands(cfg.root)
-    eval_split = "val" if "val" in reader.info.get("splits", {}) else "test"
-    return LeRobotWindows(reader, reader.split("train"), cfg), LeRobotWindows(reader, reader.split(eval_split), cfg)
+    return LeRobotHands(cfg.root)
+
+
+def task_texts(reader: LeRobotHands) -> list[str]:
+    """Every instruction and task name of the root (for the word-level vocabulary)."""
+    return sorted({t for e in range(len(reader.episodes)) for t in (reader.text(e), reader.text(e, "task"))})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor, nn
 
-from eggflow.action_head import FlowmatchingActionHead, load_groot_action_head
+from common.models.hub import ModelFolderMixin
+from common.models.loading import LoadReport
+from eggflow.action_head import FlowmatchingActionHead
 from eggflow.canonical import from_wrist_relative, to_wrist_relative
 from eggflow.config import HAND_DIM, NUM_JOINTS, STATE_DIM, EggFlowModelConfig
 from eggflow.encoder import EgoVideoEncoder
@@ -17,12 +17,12 @@ from eggflow.losses import egghand_loss
 class Backbone(nn.Module):
     """Frozen `egovideo` encoder and the trainable `vision_projection` / `text_projection` adapters."""
 
-    def __init__(self, cfg: EggFlowModelConfig, cache_dir: Path, seed: int) -> None:
+    def __init__(self, cfg: EggFlowModelConfig, seed: int) -> None:
         super().__init__()
-        self.egovideo = EgoVideoEncoder(cfg.encoder, cache_dir, seed)
+        self.egovideo = EgoVideoEncoder(cfg.encoder, seed)
         dim = cfg.head.backbone_embedding_dim
         self.vision_projection = nn.Linear(cfg.encoder.vision_width, dim)
-        self.text_projection = nn.Linear(cfg.encoder.text_embed_dim, dim)
+        self.text_projection = nn.Linear(cfg.encoder.embed_dim, dim)
 
     def frozen_features(self, video: Tensor, texts: list[str]) -> tuple[Tensor, Tensor]:
         """Frozen encoder outputs (vision tokens, text tokens); cacheable because the encoder never trains."""
@@ -33,20 +33,22 @@ class Backbone(nn.Module):
         return torch.cat([self.vision_projection(vision_feats), self.text_projection(text_feats)], dim=1)
 
 
-class EggFlowModel(nn.Module):
+class EggFlowModel(nn.Module, ModelFolderMixin):
     """Forecasts (B,H,42,3) canonical-frame hands from 20 past poses, 4 RGB frames and a task text."""
 
-    def __init__(self, cfg: EggFlowModelConfig, obs_len: int = 20, horizon: int = 10,
-                 cache_dir: Path = Path(".cache"), seed: int = 0) -> None:
+    def __init__(self, cfg: EggFlowModelConfig, obs_len: int = 20, horizon: int = 10, seed: int = 0) -> None:
         super().__init__()
         self.cfg = cfg
-        self.backbone = Backbone(cfg, cache_dir, seed)
+        self.backbone = Backbone(cfg, seed)
         self.action_head = FlowmatchingActionHead(cfg.head, horizon, obs_len)
         for name, dim in (("hand", HAND_DIM), ("residual", HAND_DIM), ("state", STATE_DIM)):
             self.register_buffer(f"{name}_min", -torch.ones(dim))
             self.register_buffer(f"{name}_max", torch.ones(dim))
-        if cfg.groot_checkpoint:
-            load_groot_action_head(self.action_head, cfg.groot_checkpoint)
+
+    def load_pretrained_parts(self) -> dict[str, LoadReport | None]:
+        """Initialise the frozen EgoVideo encoder and the GR00T action head from `cfg` (strict, reported)."""
+        return {"egovideo": self.backbone.egovideo.load_pretrained(),
+                "groot_action_head": self.cfg.groot.load_into(self.action_head)}
 
     def set_normalisation(self, **stats: Tensor) -> None:
         """Min-max statistics (metres) mapping each coordinate to [-1, 1] (EggHand's meta/stats.json)."""

@@ -1,16 +1,20 @@
-"""Hydra entry points. The kinematics model has no offline training: `train` runs the online solver on
-the synthetic interaction benchmark and returns its metrics (trainer.max_steps = solver steps per problem,
-trainer.lr = learning rate of the per-problem MLPs); `evaluate` does the same (cfg.ckpt is ignored)."""
+"""Hydra entry points. The kinematics model has no offline training: `train` runs the online solver on the
+configured problems and returns its metrics (trainer.max_steps = solver steps per problem, trainer.lr = learning
+rate of the per-problem MLPs; cfg.seed picks the problems and the MLP initialisations); `evaluate` does the same
+(cfg.ckpt is ignored). data.source=synthetic: the synthetic interaction benchmark; data.source=behave: BEHAVE's
+test frames (CHORE protocol), tracker outputs refined onto the GT contact regions, CHORE metric."""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from common.body import is_standin, load_smpl
+from kinematics.behave_frames import evaluate_behave
 from kinematics.config import data_config, model_config
 from kinematics.experiment import cpu_threads, make_cases, run_solver, solver_configs
 
@@ -18,18 +22,24 @@ log = logging.getLogger(__name__)
 
 
 def _run(cfg: DictConfig) -> dict[str, float]:
-    """Build the benchmark from cfg.data, solve with cfg.model, write metrics.json in cfg.run_dir."""
+    """Solve the problems of cfg.data with cfg.model, write metrics.json in cfg.run_dir; mpjpe_mm first."""
     model_cfg, data_cfg = model_config(cfg.model), data_config(cfg.data)
-    smpl = load_smpl(data_cfg.body_models)
-    cases = make_cases(smpl, data_cfg)
-    solver_cfg = solver_configs(model_cfg, int(cfg.trainer.max_steps), float(cfg.trainer.lr), int(cfg.seed))
+    seed, steps, lr = int(cfg.seed), int(cfg.trainer.max_steps), float(cfg.trainer.lr)
     with cpu_threads(1):
-        metrics, _ = run_solver(cases, smpl, solver_cfg)
-    metrics["standin_body_model"] = float(is_standin(smpl))
+        if data_cfg.source == "behave":
+            cache = data_cfg.cache_dir or OmegaConf.select(cfg, "paths.cache_dir") or ".cache"
+            metrics = evaluate_behave(replace(data_cfg, cache_dir=str(cache)), model_cfg, steps, lr, seed)
+        else:
+            smpl = load_smpl(data_cfg.body_models)
+            cases = make_cases(smpl, replace(data_cfg, seed=data_cfg.seed + seed))
+            metrics, _ = run_solver(cases, smpl, solver_configs(model_cfg, steps, lr, seed))
+            rough, _ = run_solver(cases, smpl, None)
+            metrics.update({f"rough/{k}": v for k, v in rough.items() if k != "solves_per_s"})
+            metrics["standin_body_model"] = float(is_standin(smpl))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    log.info("kinematics %s on %s: %s", model_cfg.name, data_cfg.name, metrics)
+    log.info("kinematics %s on %s: %s", model_cfg.name, data_cfg.source, metrics)
     return metrics
 
 

@@ -1,8 +1,11 @@
 """Bridges between smplx SMPL/MANO models + parameter dicts and the kinematic trees used by the solvers.
 
-SMPL: 24 joints, pose = cat(global_orient, body_pose) as (B,24,3). MANO: the 21-joint OpenPose-order tree
-(MANO's 16 joints + 5 fingertip vertices as leaves, `common.body.MANO_16_TO_21`), pose (B,21,3) with
-identity rotations on the tips; MANO's `pose_mean` (hands_mean unless flat_hand_mean) is included.
+SMPL: 24 joints, pose = cat(global_orient, body_pose) as (B,24,3). SMPL-H (BEHAVE's ground truth and the
+VisTracker/CHORE outputs): the same 24-joint tree seen through joints 0-21 plus the middle-finger
+knuckles (25, 40) in the slots of SMPL's hand joints 22/23; hand poses are carried along untouched.
+MANO: the 21-joint OpenPose-order tree (MANO's 16 joints + 5 fingertip vertices as leaves,
+`common.body.MANO_16_TO_21`), pose (B,21,3) with identity rotations on the tips;
+MANO's `pose_mean` (hands_mean unless flat_hand_mean) is included.
 """
 
 from __future__ import annotations
@@ -22,14 +25,27 @@ def _shaped_template(model: torch.nn.Module, betas: Tensor) -> Tensor:
     return model.v_template[None] + blend_shapes(betas[:, : model.shapedirs.shape[-1]], model.shapedirs)
 
 
+SMPLH_AS_SMPL24 = (*range(22), 25, 40)
+"""SMPL-H joints that play SMPL's 24 joints (22/23, the hands, become the middle-finger knuckles)."""
+
+
+def is_smplh(model: torch.nn.Module) -> bool:
+    """True for an smplx SMPL-H body (52 joints, body_pose of 21 joints plus hand poses)."""
+    return hasattr(model, "left_hand_pose") and model.J_regressor.shape[0] == 52
+
+
 def smpl_rest_joints(model: torch.nn.Module, betas: Tensor) -> Tensor:
-    """(B,24,3) rest joints J_regressor @ (v_template + shapedirs betas), as smplx computes them (float64).
+    """(B,24,3) rest joints J_regressor @ (v_template + shapedirs betas), as smplx computes them (float64);
+    SMPL-H models give their 24-joint view (SMPLH_AS_SMPL24).
 
     Regresses the template and the shape directions first (the map is linear), so no (B,6890,3) mesh is built.
     """
     n_betas = model.shapedirs.shape[-1]
-    joint_template = model.J_regressor.double() @ model.v_template.double()
-    joint_dirs = torch.einsum("jv,vkl->jkl", model.J_regressor.double(), model.shapedirs.double())
+    regressor = model.J_regressor.double()
+    if is_smplh(model):
+        regressor = regressor[list(SMPLH_AS_SMPL24)]
+    joint_template = regressor @ model.v_template.double()
+    joint_dirs = torch.einsum("jv,vkl->jkl", regressor, model.shapedirs.double())
     return joint_template[None] + torch.einsum("bl,jkl->bjk", betas.double()[:, :n_betas], joint_dirs)
 
 
@@ -42,18 +58,23 @@ def mano_rest_joints21(model: torch.nn.Module, betas: Tensor) -> Tensor:
 
 
 def smpl_pose(params: dict[str, Tensor]) -> Tensor:
-    """(B,24,3) local axis-angle from smplx SMPL parameters global_orient (B,3) and body_pose (B,69)."""
+    """(B,24,3) local axis-angle from global_orient (B,3) and body_pose (B,69) (SMPL) or (B,63) (SMPL-H:
+    the knuckle slots 22/23 get identity, finger rotations do not move the knuckles)."""
     batch = params["global_orient"].shape[0]
-    return torch.cat([params["global_orient"].reshape(batch, 1, 3),
-                      params["body_pose"].reshape(batch, 23, 3)], dim=1).double()
+    body = params["body_pose"].reshape(batch, -1, 3)
+    if body.shape[1] == 21:
+        body = torch.cat([body, torch.zeros_like(body[:, :2])], dim=1)
+    return torch.cat([params["global_orient"].reshape(batch, 1, 3), body], dim=1).double()
 
 
 def smpl_params_from_pose(pose: Tensor, params: dict[str, Tensor], transl: Tensor) -> dict[str, Tensor]:
-    """smplx SMPL parameter dict with the given pose (B,24,3) and translation; other keys copied."""
+    """smplx parameter dict with the given pose (B,24,3) and translation; other keys (hand poses) copied.
+    SMPL-H dicts (body_pose of 63) take joints 1-21 of the pose."""
     out = dict(params)
     dtype = params["global_orient"].dtype
+    joints = params["body_pose"].shape[-1] // 3 if "body_pose" in params else 23
     out["global_orient"] = pose[:, 0].to(dtype)
-    out["body_pose"] = pose[:, 1:].reshape(pose.shape[0], 69).to(dtype)
+    out["body_pose"] = pose[:, 1:1 + joints].reshape(pose.shape[0], 3 * joints).to(dtype)
     out["transl"] = transl.to(dtype)
     return out
 

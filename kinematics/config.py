@@ -26,13 +26,17 @@ class KinematicsModelConfig:
     dt_scale: float = 0.1
     dt_bound: float = 1.0             # TRF translation bound (m)
     max_nfev: int = 200               # TRF function-evaluation cap
+    trunk_gamma_deg: float | None = None  # research option: tighter bound on the chain's root/spine/collar joints
 
 
 @dataclass
 class KinematicsDataConfig:
-    """Synthetic interaction benchmark (stand-in SMPL unless body_models points to real files)."""
+    """Problems to solve: 'synthetic' interactions (stand-in SMPL unless body_models points to real files) or
+    'behave' (the CHORE test protocol on a BEHAVE release with VisTracker/CHORE packed outputs as rough fits and
+    the GT fits' contact regions as targets; docs/kinematics.md#real-data)."""
 
-    name: str = "synthetic_interactions"
+    source: str = "synthetic"          # synthetic | behave
+    chain_set: str = "paper"           # paper (Fig. 3 chains from the root) | short (3-joint limb ablation)
     chains: list[str] = field(default_factory=lambda: ["left_arm", "right_arm", "left_leg", "right_leg"])
     problems_per_chain: int = 16
     rot_std: float = 0.25
@@ -42,6 +46,21 @@ class KinematicsDataConfig:
     contact_radius: float = 0.03
     seed: int = 0
     body_models: str | None = None
+    root: str | None = None            # behave: release root (split.json, sequences/, calibs/, objects/)
+    rough_dir: str | None = None       # behave: VisTracker/CHORE packed outputs <rough_dir>/<seq>_k<kid>.pkl
+    kid: int = 1                       # behave: test Kinect (CHORE protocol: k1)
+    smplh_standin: bool = False        # behave: labelled stand-in SMPL-H when body_models has no smplh/
+    cache_dir: str | None = None       # behave: where a stand-in SMPL-H is written
+    eval_samples: int = 10000          # behave: surface samples per mesh of the CHORE metric
+    max_frames: int = 0                # behave: score the first N protocol frames (0 = every test frame)
+
+
+SCHEMAS = {"model": KinematicsModelConfig, "data": KinematicsDataConfig}
+METRICS = ("mpjpe_mm", "pa_mpjpe_mm", "reach_cm", "chamfer_cm", "pa_chamfer_cm", "g_mpjpe_mm", "nonchain_change_rad",
+           "steps", "converged", "solves_per_s", "standin_body_model", "chamfer_object_cm", "pa_chamfer_object_cm",
+           "frames", "rough/*")
+"""Metric names api.train/evaluate return (rough/* = the unrefined input on the same problems)."""
+"""Registered config schemas (validated at start-up by common.entry)."""
 
 
 def _resolved(node: DictConfig | dict | None) -> dict:
@@ -58,4 +77,9 @@ def model_config(node: DictConfig | dict | None) -> KinematicsModelConfig:
 
 def data_config(node: DictConfig | dict | None) -> KinematicsDataConfig:
     """Validate cfg.data (unknown keys or wrong types fail)."""
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(KinematicsDataConfig), _resolved(node)))
+    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(KinematicsDataConfig), _resolved(node)))
+    if out.source not in ("synthetic", "behave"):
+        raise ValueError(f"data.source={out.source!r}: choose 'synthetic' or 'behave'")
+    if out.chain_set not in ("paper", "short"):
+        raise ValueError(f"data.chain_set={out.chain_set!r}: choose 'paper' or 'short'")
+    return out

@@ -47,7 +47,7 @@ def make_cases(model: torch.nn.Module, data: KinematicsDataConfig) -> list[Bench
     cases = []
     for k, chain in enumerate(data.chains):
         inter = make_interactions(model, data.problems_per_chain, chain, data.seed + 1000 * k, noise,
-                                  data.n_contact, data.contact_radius)
+                                  data.n_contact, data.contact_radius, data.chain_set)
         p = inter.problem
         gt = forward_kinematics(axis_angle_to_matrix(inter.gt_pose), p.rest_joints, p.chain.parents)[0]
         gt = gt + inter.gt_transl[:, None]
@@ -63,11 +63,13 @@ def solver_configs(model_cfg: KinematicsModelConfig, max_steps: int, lr: float, 
                               eps1=model_cfg.eps1, eps2=model_cfg.eps2, hidden=model_cfg.hidden,
                               depth=model_cfg.depth, lr=lr, max_steps=max_steps, stop_ratio=model_cfg.stop_ratio,
                               patience=model_cfg.patience, dt_scale=model_cfg.dt_scale,
-                              target_mode=model_cfg.target_mode, seed=seed)
+                              target_mode=model_cfg.target_mode, seed=seed,
+                              trunk_gamma_deg=model_cfg.trunk_gamma_deg)
     if model_cfg.solver == "trust_region":
         return TrustRegionConfig(gamma_deg=model_cfg.gamma_deg, use_2d=model_cfg.use_2d, eps1=model_cfg.eps1,
                                  eps2=model_cfg.eps2, dt_bound=model_cfg.dt_bound, max_nfev=model_cfg.max_nfev,
-                                 stop_ratio=model_cfg.stop_ratio, target_mode=model_cfg.target_mode)
+                                 stop_ratio=model_cfg.stop_ratio, target_mode=model_cfg.target_mode,
+                                 trunk_gamma_deg=model_cfg.trunk_gamma_deg)
     raise ValueError(f"model.solver={model_cfg.solver!r}: choose 'neural' or 'trust_region'")
 
 

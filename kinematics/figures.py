@@ -1,4 +1,4 @@
-"""Figures of the reproduction: skeletons of GT / rough / neural IK / trust region, and the gamma trend."""
+"""Figures of the reproduction: the gamma trend and paper vs short chains (per-seed points, axes from zero)."""
 
 from __future__ import annotations
 
@@ -9,73 +9,52 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 from common.plotting import save_figure
-from kinematics.chains import TREES
-from kinematics.objective import IKResult
-from kinematics.synthetic import Interactions
-
-_STYLES = {"ground truth": ("tab:green", "-"), "rough input": ("0.6", "--"), "neural IK": ("tab:blue", "-"),
-           "trust region": ("tab:red", ":")}
 
 
-def _project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Camera-frame points (...,3) -> pixels (...,2)."""
-    uvw = points @ K.T
-    return uvw[..., :2] / uvw[..., 2:]
+def _points(ax: plt.Axes, x: float, values: list[float], color: str, label: str | None = None) -> None:
+    """Per-seed values as dots and their mean as a bar."""
+    if values:
+        ax.bar(x, float(np.mean(values)), width=0.6, color=color, alpha=0.35, label=label)
+        ax.plot([x] * len(values), values, "o", color=color, ms=4)
 
 
-def _draw_skeleton(ax: plt.Axes, uv: np.ndarray, parents: tuple[int, ...], label: str, chain: tuple[int, ...]
-                   ) -> None:
-    """Bones as 2D lines; bones of the active chain drawn thicker."""
-    color, style = _STYLES[label]
-    for j, p in enumerate(parents):
-        if p < 0:
-            continue
-        width = 2.6 if j in chain or p in chain else 1.2
-        ax.plot(uv[[p, j], 0], uv[[p, j], 1], style, color=color, lw=width,
-                label=label if j == 1 else None)
-
-
-def skeleton_figure(inter: Interactions, gt_joints: torch.Tensor, results: dict[str, IKResult], path: Path,
-                    examples: int = 4) -> Path:
-    """PNG of a few problems: projected skeletons, contact points (black) and the 2D root (x)."""
-    p = inter.problem
-    K = p.K[0].numpy()
-    parents = TREES[p.chain.tree]
-    active = (*p.chain.rotation, p.chain.target)
-    fig, axes = plt.subplots(1, examples, figsize=(4 * examples, 5))
-    for k, ax in enumerate(np.atleast_1d(axes)):
-        skeletons = {"ground truth": gt_joints[k], **{name: r.joints[k] for name, r in results.items()}}
-        for label, joints in skeletons.items():
-            _draw_skeleton(ax, _project(joints.double().cpu().numpy(), K), parents, label, active)
-        contact = _project(p.targets[k].numpy(), K)
-        ax.scatter(contact[:, 0], contact[:, 1], s=6, c="k", label="contact region")
-        ax.scatter(*p.root_2d[k].numpy(), marker="x", c="m", s=50, label="2D root")
-        ax.set_aspect("equal")
-        ax.invert_yaxis()
-        ax.set_title(f"{p.chain.name} #{k}")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    np.atleast_1d(axes)[0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Stand-in SMPL, synthetic interactions: image-plane skeletons (active chain thick)")
+def gamma_figure(ours: dict[float, list[float]], ours_mpjpe: dict[float, list[float]],
+                 published: dict[float, float], data_label: str, path: Path) -> Path:
+    """Three panels, y axes from zero: our PA-Chamfer and MPJPE per gamma (seeds as dots), the paper's PA-Chamfer."""
+    fig, ax = plt.subplots(1, 3, figsize=(11, 3.4))
+    gammas = sorted(ours)
+    for k, g in enumerate(gammas):
+        _points(ax[0], k, ours[g], "tab:blue")
+        _points(ax[1], k, ours_mpjpe[g], "tab:blue")
+    ax[2].bar(range(len(gammas)), [published[g] for g in gammas], width=0.6, color="tab:gray")
+    titles = (f"ours: PA-Chamfer (cm)\n{data_label}", f"ours: MPJPE (mm)\n{data_label}",
+              "paper: PA-Chamfer (cm)\nBEHAVE test set (published)")
+    for a, title in zip(ax, titles):
+        a.set_xticks(range(len(gammas)), [f"{g:.0f}" for g in gammas])
+        a.set_xlabel("gamma (deg)")
+        a.set_ylim(bottom=0)
+        a.set_title(title, fontsize=8)
+    fig.suptitle("Impact of gamma (Table 2), neural IK on the paper's chains; dots = seeds", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path, dpi=90)
 
 
-def gamma_figure(gammas: list[float], mpjpe: list[float], pa_chamfer: list[float], published: list[float],
+def chain_figure(rows: dict[str, tuple[list[float], list[float]]], rough: list[float], data_label: str,
                  path: Path) -> Path:
-    """PNG of MPJPE / PA-Chamfer against gamma (ours, stand-in synthetic) with the paper's PA-Chamfer."""
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax[0].plot(gammas, mpjpe, "o-", label="ours (stand-in synthetic)")
-    ax[0].set_xlabel("gamma (deg)")
-    ax[0].set_ylabel("MPJPE (mm)")
-    ax[1].plot(gammas, pa_chamfer, "o-", label="ours (stand-in synthetic)")
-    ax[1].plot(gammas, published, "s--", label="paper (BEHAVE)")
-    ax[1].set_xlabel("gamma (deg)")
-    ax[1].set_ylabel("PA-Chamfer (cm)")
-    ax[1].legend(fontsize=8)
-    fig.suptitle("Impact of gamma (Table 2)")
+    """MPJPE (mm, from zero) per solver on the paper's chains and on the short-chain ablation; dots = seeds."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    _points(ax, 0, rough, "0.5", "rough input")
+    names = list(rows)
+    for k, name in enumerate(names):
+        paper, short = rows[name]
+        _points(ax, 1 + 2 * k, paper, "tab:blue", "paper chains" if k == 0 else None)
+        _points(ax, 2 + 2 * k, short, "tab:orange", "short chains (ablation)" if k == 0 else None)
+    ax.set_xticks([0, *[1.5 + 2 * k for k in range(len(names))]], ["rough", *names], fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("MPJPE (mm, root-aligned)")
+    ax.legend(fontsize=7)
+    ax.set_title(f"Neural IK vs trust region, paper vs short chains ({data_label})", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path, dpi=90)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -26,6 +27,9 @@ from kinematics.objective import (
     rough_depth,
     target_centroid,
 )
+
+if TYPE_CHECKING:
+    from kinematics.trust_region import TrustRegionConfig
 
 
 @dataclass
@@ -46,6 +50,19 @@ class NeuralIKConfig:
     target_mode: str = "mean_distance"
     dt_scale: float = 0.1
     seed: int = 0
+    trunk_gamma_deg: float | None = None   # research option: bound for the chain's trunk joints (TRUNK_JOINTS)
+
+
+TRUNK_JOINTS = frozenset((0, 3, 6, 9, 12, 13, 14))
+"""SMPL pelvis, spine1-3, neck and collars: the joints the paper's chains add in front of the limb."""
+
+
+def joint_gammas(chain_rotation: tuple[int, ...], cfg: NeuralIKConfig | TrustRegionConfig, tree: str = "smpl"
+                 ) -> Tensor:
+    """(K,) bound gamma (radians) per rotation joint: gamma_deg, or trunk_gamma_deg on SMPL trunk joints."""
+    trunk = cfg.gamma_deg if cfg.trunk_gamma_deg is None or tree != "smpl" else cfg.trunk_gamma_deg
+    return torch.tensor([math.radians(trunk if j in TRUNK_JOINTS else cfg.gamma_deg) for j in chain_rotation],
+                        dtype=torch.float64)
 
 
 class BatchedMLP:
@@ -106,17 +123,16 @@ class MaskedAdam:
             p.grad = None
 
 
-def bounded_sin_cos(y: Tensor, gamma: float, use_tanh: bool) -> tuple[Tensor, Tensor]:
+def bounded_sin_cos(y: Tensor, gamma: float | Tensor, use_tanh: bool) -> tuple[Tensor, Tensor]:
     """Eq. (12): sin = sin(gamma) tanh(y), cos = sqrt(1 - sin^2); plain ablation: angle = y (radians)."""
     if use_tanh:
-        s = math.sin(gamma) * torch.tanh(y)
+        s = torch.sin(torch.as_tensor(gamma, dtype=y.dtype, device=y.device)) * torch.tanh(y)
         return s, (1.0 - s * s).clamp_min(1e-12).sqrt()
     return torch.sin(y), torch.cos(y)
 
 
-def _decode(out: Tensor, n_rot: int, cfg: NeuralIKConfig) -> dict[str, Tensor]:
-    """Split MLP outputs into (sin, cos) of phi and alpha, the swing axis and dt (metres)."""
-    gamma = math.radians(cfg.gamma_deg)
+def _decode(out: Tensor, n_rot: int, cfg: NeuralIKConfig, gamma: Tensor) -> dict[str, Tensor]:
+    """Split MLP outputs into (sin, cos) of phi and alpha (bounds gamma (K,) rad), the swing axis and dt (m)."""
     y = out[:, : 5 * n_rot].reshape(-1, n_rot, 5)
     sin_phi, cos_phi = bounded_sin_cos(y[..., 0], gamma, cfg.use_tanh)
     sin_alpha, cos_alpha = bounded_sin_cos(y[..., 1], gamma, cfg.use_tanh)
@@ -154,6 +170,7 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None,
     x = network_input(problem).detach()
     mlp = BatchedMLP(batch, x.shape[1], 5 * n_rot + 3, cfg.hidden, cfg.depth, out_bias, gen, device, dtype)
     optimiser = MaskedAdam(mlp.parameters(), lr=cfg.lr)
+    gammas = joint_gammas(chain.rotation, cfg, chain.tree).to(device, dtype)
 
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     steps = torch.full((batch,), cfg.max_steps, dtype=torch.long, device=device)
@@ -162,7 +179,7 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None,
     best_loss = torch.full((batch,), float("inf"), dtype=dtype, device=device)
     last_gain = torch.zeros(batch, dtype=torch.long, device=device)
     for step in range(cfg.max_steps + 1):
-        dec = _decode(mlp(x), n_rot, cfg)
+        dec = _decode(mlp(x), n_rot, cfg, gammas)
         delta = twist_swing_delta(dec["sin_phi"], dec["cos_phi"], dec["sin_alpha"], dec["cos_alpha"],
                                   dec["axis"], rest_bones)
         key_joints = chain_key_joints(chain_fk, delta, problem, dec["delta_t"])

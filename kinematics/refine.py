@@ -60,21 +60,22 @@ def build_problem(body_params: dict[str, Tensor], chain: KinematicChain, target_
                      f64(root_2d), f64(K))
 
 
-def solve_contact(body_params: dict[str, Tensor], chain_name: str, target_points: Tensor,
+def solve_contact(body_params: dict[str, Tensor], chain_name: str | KinematicChain, target_points: Tensor,
                   model: torch.nn.Module | None = None, *, target_mask: Tensor | None = None,
                   root_2d: Tensor | None = None, K: Tensor | None = None,
                   cfg: NeuralIKConfig | TrustRegionConfig | dict | None = None, solver: str = "neural",
                   return_vertices: bool = True) -> dict[str, Any]:
     """Drive `chain_name`'s target joint onto the contact points; returns refined params/joints/verts.
 
-    chain_name: an SMPL chain (left_arm, right_arm, left_leg, right_leg, body), a BEHAVE part name
-    (e.g. left_forearm) or a MANO finger (thumb, index, middle, ring, little). model: the smplx SMPL/MANO
+    chain_name: a KinematicChain (e.g. `part_chain("left_forearm")` for a BEHAVE part), a paper SMPL chain
+    (left_arm, right_arm, left_leg, right_leg, body), a short ablation chain (`left_arm_short`, ...) or a
+    MANO finger (thumb, index, middle, ring, little). model: the smplx SMPL/MANO
     the parameters belong to (default: common.body.load_smpl()/load_mano()). root_2d (B,2) pixels + K (B,3,3)
     enable the 2D root term (then params/targets must be in that camera's frame). solver: "neural" (paper)
     or "trust_region" (baseline). Output keys: params (same keys as body_params), joints (B,J,3), vertices
     (B,V,3) or None, reach (B,) m = target joint to the contact centroid, mean_distance (B,) m = mean
     distance of the target joint to the valid contact points (the eq. 14 term), steps, loss, initial_loss,
-    converged (B,), result (IKResult).
+    converged (B,), result (IKResult), chain (the KinematicChain solved).
     """
     chain = get_chain(chain_name)
     if model is None:
@@ -101,4 +102,4 @@ def solve_contact(body_params: dict[str, Tensor], chain_name: str, target_points
     return {"params": params, "joints": joints, "vertices": vertices, "reach": result.reach.to(device),
             "mean_distance": reach_distance(joints, problem, "mean_distance"), "steps": result.steps,
             "loss": result.loss, "initial_loss": result.initial_loss, "converged": result.converged,
-            "result": result}
+            "result": result, "chain": chain}

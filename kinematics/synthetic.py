@@ -2,8 +2,9 @@
 
 Camera frame (x right, y down, z forward, metres). A body stands 2.5-3.5 m in front of the camera; the
 active chain's target joint (hand or foot) touches a box face; the contact region is a disc of points on
-that face centred on the joint. The "rough" estimate perturbs the chain's rotations and the translation as an
-upstream regressor would; the 2D root is the projected ground-truth root plus pixel noise.
+that face centred on the joint. The "rough" estimate perturbs the limb's rotations (the short chain's joints, so
+both chain sets see the same problems) and the translation as an upstream regressor would; the 2D root is the
+projected ground-truth root plus pixel noise. Every random draw comes from one seeded numpy generator.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch import Tensor
 
 from common.geometry import axis_angle_to_matrix
 from kinematics.body_adapter import smpl_rest_joints
-from kinematics.chains import get_chain
+from kinematics.chains import CHAIN_SETS, SHORT_CHAINS
 from kinematics.fk import forward_kinematics
 from kinematics.objective import IKProblem
 
@@ -76,11 +77,13 @@ def _compose_yaw(yaw: np.ndarray) -> np.ndarray:
 
 
 def make_interactions(model: torch.nn.Module, batch: int, chain_name: str, seed: int = 0,
-                      noise: NoiseConfig | None = None, n_contact: int = 32, radius: float = 0.03) -> Interactions:
-    """B interactions for one chain of the SMPL `model` (float64 tensors, CPU)."""
+                      noise: NoiseConfig | None = None, n_contact: int = 32, radius: float = 0.03,
+                      chain_set: str = "paper") -> Interactions:
+    """B interactions for one limb (left_arm, ..., body) of the SMPL `model`, solved on the chain of
+    `chain_set` ('paper' or 'short'); the problems do not depend on the chain set (float64, CPU)."""
     noise = noise or NoiseConfig()
     rng = np.random.default_rng(seed)
-    chain = get_chain(chain_name)
+    chain = CHAIN_SETS[chain_set][chain_name]
     betas = torch.from_numpy(rng.normal(scale=0.7, size=(batch, 10)))
     gt_pose = torch.from_numpy(_random_pose(rng, batch))
     gt_transl = torch.from_numpy(np.stack([rng.uniform(-0.3, 0.3, batch), rng.uniform(-0.2, 0.2, batch),
@@ -89,8 +92,8 @@ def make_interactions(model: torch.nn.Module, batch: int, chain_name: str, seed:
     joints = forward_kinematics(axis_angle_to_matrix(gt_pose), rest, chain.parents)[0] + gt_transl[:, None]
     contact = joints[:, chain.target]
     normal = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(batch, 3))), dim=-1)
-    u = torch.nn.functional.normalize(torch.cross(normal, torch.randn(batch, 3, dtype=torch.float64), dim=-1),
-                                      dim=-1)
+    helper = torch.from_numpy(rng.normal(size=(batch, 3)))
+    u = torch.nn.functional.normalize(torch.cross(normal, helper, dim=-1), dim=-1)
     v = torch.cross(normal, u, dim=-1)
     ring = torch.linspace(0, 2 * math.pi, n_contact + 1, dtype=torch.float64)[:-1]
     radii = torch.tensor([radius, radius / 2], dtype=torch.float64).repeat_interleave(n_contact // 2)
@@ -101,7 +104,7 @@ def make_interactions(model: torch.nn.Module, batch: int, chain_name: str, seed:
     box_centre = contact + normal * half[:, 2:3]
 
     rough_pose = gt_pose.clone()
-    rot_ids = list(chain.rotation)
+    rot_ids = list(SHORT_CHAINS[chain_name].rotation)
     rough_pose[:, rot_ids] += torch.from_numpy(rng.normal(scale=noise.rot_std, size=(batch, len(rot_ids), 3)))
     rough_transl = gt_transl + torch.from_numpy(rng.normal(size=(batch, 3)) * np.array(noise.transl_std))
     K = camera_intrinsics(batch)

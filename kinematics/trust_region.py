@@ -10,7 +10,6 @@ default 2-point finite difference.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from scipy.spatial.transform import Rotation
 
 from common.geometry import axis_angle_to_matrix
 from kinematics.fk import ChainFK
-from kinematics.neural_ik import finish_result
+from kinematics.neural_ik import finish_result, joint_gammas
 from kinematics.objective import IKProblem, IKResult, LossWeights, rough_depth, uses_2d
 
 
@@ -39,6 +38,7 @@ class TrustRegionConfig:
     ftol: float = 1e-8
     xtol: float = 1e-8
     gtol: float = 1e-8
+    trunk_gamma_deg: float | None = None   # research option: bound for the chain's trunk joints (TRUNK_JOINTS)
 
 
 class _NumpyChainResidual:
@@ -95,8 +95,8 @@ def solve_trust_region(problem: IKProblem, cfg: TrustRegionConfig | None = None)
     problem = problem.to("cpu", torch.float64)
     weights = LossWeights(cfg.eps1, cfg.eps2 if cfg.use_2d else 0.0, cfg.target_mode)
     n_rot = len(problem.chain.rotation)
-    gamma = math.radians(cfg.gamma_deg)
-    lower = np.concatenate([np.full(3 * n_rot, -gamma), np.full(3, -cfg.dt_bound)])
+    gammas = joint_gammas(problem.chain.rotation, cfg, problem.chain.tree).numpy()
+    lower = np.concatenate([-np.repeat(gammas, 3), np.full(3, -cfg.dt_bound)])
     rough_rot = axis_angle_to_matrix(problem.rough_pose)
     depths = rough_depth(problem)
     deltas, delta_ts, steps, losses, initial = [], [], [], [], []

@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 
 from omegaconf import DictConfig, OmegaConf
 
+from common.models.lora import LoraSettings
+
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+ATTENTION = ("sdpa", "eager", "flash_attention_2")
+
+
+def _posellm_lora() -> LoraSettings:
+    """LocLLM/PoseLLM LoRA: r 8, alpha 16 on the q and v projections of both towers (Dinov2 query/value)."""
+    return LoraSettings(r=8, alpha=16, dropout=0.05, target_modules=["query", "value", "q_proj", "v_proj"])
+
 
 @dataclass
 class TinyVisionConfig:
@@ -40,9 +50,10 @@ class PoseLLMModelConfig:
     llm_path: str | None = None                  # local Llama/Vicuna folder with its tokenizer; null = tiny
     tiny_vision: TinyVisionConfig = field(default_factory=TinyVisionConfig)
     tiny_llm: TinyLLMConfig = field(default_factory=TinyLLMConfig)
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
+    lora: LoraSettings = field(default_factory=_posellm_lora)
+    dtype: str = "auto"                          # frozen towers' weights: auto = bf16 on CUDA, fp32 on CPU
+    attn_implementation: str = "sdpa"            # sdpa | eager | flash_attention_2 (both towers)
+    vision_drop_path_rate: float = 0.0           # stochastic depth in Dinov2 (LocLLM: 0.4)
     train_token_embeddings: bool | None = None   # also train embed_tokens/lm_head; null = iff LLM is random
     freeze_base: bool = True                     # false only for random-init towers: train every weight
     connector_lr_scale: float = 1.0              # connector learning rate = trainer.lr x this (LoRA/rest: x 1)
@@ -54,6 +65,12 @@ class PoseLLMModelConfig:
     def __post_init__(self) -> None:
         if self.connector not in ("mlp", "linear"):
             raise ValueError(f"model.connector={self.connector!r}; choose mlp (PoseLLM) or linear (LocLLM)")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"model.dtype={self.dtype!r}; choose one of {DTYPES} (auto: bf16 on CUDA, fp32 on CPU)")
+        if self.attn_implementation not in ATTENTION:
+            raise ValueError(f"model.attn_implementation={self.attn_implementation!r}; choose one of {ATTENTION}")
+        if not 0.0 <= self.vision_drop_path_rate < 1.0:
+            raise ValueError(f"model.vision_drop_path_rate={self.vision_drop_path_rate} must be in [0, 1)")
         if not self.answer_digit_weights or min(self.answer_digit_weights) <= 0:
             raise ValueError(f"model.answer_digit_weights={self.answer_digit_weights}: give one positive weight "
                              "per decimal place (tenths, hundredths, ...); [1.0] is the plain LM loss")
@@ -63,8 +80,7 @@ class PoseLLMModelConfig:
 class PoseLLMDataConfig:
     """Training/evaluation data, crop protocol and augmentation."""
 
-    name: str = "synthetic"
-    train: str = "synthetic"                     # synthetic | coco
+    source: str = "synthetic"                    # synthetic | coco (training data; zero-shot sets by root)
     root: str | None = None                      # dataset root; synthetic: where it is written (null = cache)
     humanart_root: str | None = None             # Human-Art root (zero-shot eval); null = skip
     mpii_root: str | None = None                 # MPII root with annot/valid.json (zero-shot); null = skip
@@ -75,14 +91,15 @@ class PoseLLMDataConfig:
     flip: bool = True                            # horizontal flip with COCO flip pairs, p=0.5
     epochs: float | None = None                  # passes over the training set; overrides trainer.max_steps
     max_eval_instances: int | None = None        # cap on evaluated person instances (null = all)
+    digit_nll: bool = False                      # also report x_tenths_nll (model) vs the image-blind prior
     synthetic_train: int = 600                   # synthetic persons written for training
     synthetic_val: int = 60                      # synthetic persons written for validation
     synthetic_render_size: int = 160             # synthetic image side, pixels
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.train not in ("synthetic", "coco"):
-            raise ValueError(f"data.train={self.train!r}; choose synthetic or coco")
+        if self.source not in ("synthetic", "coco"):
+            raise ValueError(f"data.source={self.source!r}; choose synthetic or coco")
 
 
 def _resolved(cfg: DictConfig | dict) -> dict:
@@ -100,3 +117,11 @@ def data_config(cfg: DictConfig) -> PoseLLMDataConfig:
     """`cfg.data` validated against `PoseLLMDataConfig`."""
     merged = OmegaConf.merge(OmegaConf.structured(PoseLLMDataConfig), _resolved(cfg))
     return OmegaConf.to_object(merged)
+
+
+SCHEMAS = {"model": PoseLLMModelConfig, "data": PoseLLMDataConfig}
+"""The typed schemas `cfg.model` / `cfg.data` are validated against at start-up."""
+
+METRICS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl", "unparsed_rate",
+           "x_tenths_nll", "humanart_AP", "mpii_*", "mean_pose/*", "train_*")
+"""Metric names `api.train` / `api.evaluate` return (COCO stats, zero-shot sets, baselines, training logs)."""

@@ -50,26 +50,42 @@ def coco_paths(root: str | Path, split: str) -> tuple[Path, Path]:
 
 
 def humanart_paths(root: str | Path, split: str = "validation") -> tuple[Path, Path]:
-    """Human-Art layout: (root/annotations/<split>_humanart.json, root); file_name is root-relative."""
+    """Human-Art layout: (root/annotations/<split>_humanart.json, root's parent).
+
+    `root` is the HumanArt/ folder; its `file_name`s already start with `HumanArt/images/...`, so images
+    resolve against the folder that contains HumanArt/.
+    """
     root = Path(root)
-    return root / "annotations" / f"{split}_humanart.json", root
+    return root / "annotations" / f"{split}_humanart.json", root.parent
 
 
 def load_coco_instances(ann_file: Path, image_root: Path, dataset: str = "COCO",
                         min_keypoints: int = 1) -> tuple[list[PersonInstance], dict]:
     """Non-crowd persons with >= `min_keypoints` labelled keypoints and a positive box; also the raw json."""
     _require([ann_file, image_root], dataset)
-    gt = json.loads(Path(ann_file).read_text())
-    files = {img["id"]: img["file_name"] for img in gt["images"]}
+    try:
+        gt = json.loads(Path(ann_file).read_text())
+        files = {img["id"]: img["file_name"] for img in gt["images"]}
+        annotations = gt["annotations"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{ann_file}: not a COCO keypoint annotation file ({err!r}); expected 'images' and "
+                         f"'annotations' lists as in person_keypoints_val2017.json. See {DOCS}") from err
     instances = []
-    for ann in gt["annotations"]:
+    for ann in annotations:
         kpts = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)[:len(COCO_KEYPOINTS)]
+        if not np.isfinite(kpts).all() or not np.isfinite(ann["bbox"]).all():
+            raise ValueError(f"{ann_file}: annotation id {ann.get('id')} (image {ann.get('image_id')}) has non-finite "
+                             "'keypoints' or 'bbox' values; fix or drop that annotation")
         x, y, w, h = ann["bbox"]
         if ann.get("iscrowd", 0) or int((kpts[:, 2] > 0).sum()) < min_keypoints or w <= 0 or h <= 0:
             continue
         center, size = box_center_size(np.array([x, y, w, h]))
         instances.append(PersonInstance(image_root / files[ann["image_id"]], ann["image_id"], center, size,
                                         kpts, COCO_KEYPOINTS, extra={"ann_id": ann["id"]}))
+    if not instances:
+        raise ValueError(f"{ann_file}: no usable person annotation (non-crowd, >= {min_keypoints} labelled keypoint, "
+                         f"positive box) among {len(annotations)} annotations; check that it is the {dataset} "
+                         "person-keypoint file")
     return instances, gt
 
 
@@ -90,8 +106,12 @@ def load_mpii_instances(root: str | Path, split: str = "valid") -> list[PersonIn
     if len(head_sizes) != len(entries):
         raise ValueError(f"{mat_file} has {len(head_sizes)} head boxes but {ann_file} has {len(entries)} "
                          "persons; both must come from the same split")
+    if not entries:
+        raise ValueError(f"{ann_file}: no person entries; expected the HRNet MPII json conversion (list of persons)")
     instances = []
     for i, e in enumerate(entries):
+        if not (np.isfinite(e["joints"]).all() and np.isfinite(e["center"]).all() and np.isfinite(e["scale"])):
+            raise ValueError(f"{ann_file}: person {i} ({e.get('image')}) has non-finite joints/center/scale")
         scale = float(e["scale"])
         center = np.asarray(e["center"], np.float64) - 1.0              # 1-based Matlab -> 0-based
         center[1] += 15.0 * scale
@@ -119,13 +139,22 @@ def crop_instance(inst: PersonInstance, out_size: int, image: np.ndarray | None 
 
 
 class KeypointTrainSet(Dataset):
-    """Augmented crops, each with up to `max_turns` visible keypoints (random order) as answer turns."""
+    """Augmented crops, each with up to `max_turns` visible keypoints (random order) as answer turns.
+
+    Images are read from disk in `__getitem__` (in the data loader's workers), never held in memory; the
+    augmentation draws from a generator seeded by (seed, epoch, index), so a resumed run replays it exactly.
+    """
 
     def __init__(self, instances: list[PersonInstance], codec: PromptCodec, cfg: PoseLLMDataConfig,
                  mean: list[float], std: list[float], seed: int = 0) -> None:
         self.instances, self.codec, self.cfg = instances, codec, cfg
         self.mean, self.std = np.array(mean), np.array(std)
         self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Epoch about to start (called by the trainer; workers get it with the pickled dataset)."""
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -147,7 +176,7 @@ class KeypointTrainSet(Dataset):
         return crop, kpts
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng((self.seed, index, int(torch.randint(0, 2**31, ()))))
+        rng = np.random.default_rng((self.seed, self.epoch, index))
         inst = self.instances[index]
         crop, kpts = self._augment(inst, rng)
         size = self.cfg.image_size

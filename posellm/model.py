@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import PeftModel, get_peft_model
 from torch import Tensor, nn
 from transformers import Dinov2Config, Dinov2Model, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from posellm.config import PoseLLMModelConfig
-from posellm.losses import answer_loss
+from posellm.losses import digit_place_weights, labelled_loss
 from posellm.text import IGNORE_INDEX, PromptCodec, load_tokenizer
 
 log = logging.getLogger(__name__)
-
-LORA_TARGETS = (r"vision\.encoder\.layer\.\d+\.attention\.(attention\.)?(q_proj|v_proj|query|value)"
-                r"|llm\.model\.layers\.\d+\.self_attn\.(q_proj|v_proj)")
-"""Regex of the LoRA-wrapped linears: q and v projections of both towers (PEFT full-match on names)."""
-
 
 def build_connector(kind: str, vision_dim: int, llm_dim: int) -> nn.Module:
     """LocLLM's single Linear or PoseLLM's Linear-GELU-Linear from vision to LLM width."""
@@ -47,8 +43,10 @@ class PoseLLM(nn.Module):
 
     def image_embeddings(self, pixel_values: Tensor) -> Tensor:
         """(B, P, D_llm) projected patch tokens of normalised images (B, 3, H, W)."""
-        patches = self.vision(pixel_values=pixel_values).last_hidden_state[:, self.num_prefix_tokens:]
-        return self.connector(patches)
+        vision_dtype = self.vision.embeddings.patch_embeddings.projection.weight.dtype
+        patches = self.vision(pixel_values=pixel_values.to(vision_dtype)).last_hidden_state[:, self.num_prefix_tokens:]
+        connector_dtype = next(self.connector.parameters()).dtype
+        return self.connector(patches.to(connector_dtype))
 
     def merge(self, img: Tensor, input_ids: Tensor, attention_mask: Tensor,
               labels: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -57,7 +55,8 @@ class PoseLLM(nn.Module):
         is_img = input_ids == self.image_id
         if not bool((is_img.sum(1) == 1).all()):
             raise ValueError("every sequence needs exactly one <image> placeholder")
-        txt = embed(input_ids.masked_fill(is_img, 0)).to(img.dtype)
+        txt = embed(input_ids.masked_fill(is_img, 0))
+        img = img.to(txt.dtype)
         pos = is_img.float().argmax(1).tolist()
         n_img = img.shape[1]
         rows, masks, labs = [], [], []
@@ -72,17 +71,18 @@ class PoseLLM(nn.Module):
 
     def forward(self, pixel_values: Tensor, input_ids: Tensor, attention_mask: Tensor,
                 labels: Tensor | None = None) -> dict[str, Tensor]:
-        """Causal-LM loss on labelled (answer) tokens and logits over the merged sequence."""
+        """Logits over the merged sequence, or (with labels) the answer loss from the labelled positions only."""
         img = self.image_embeddings(pixel_values)
         embeds, mask, labs = self.merge(img, input_ids, attention_mask, labels)
         position_ids = (mask.long().cumsum(1) - 1).clamp(min=0)
-        plain = all(w == 1.0 for w in self.digit_weights)
-        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids,
-                       labels=labs if plain else None)
         if labs is None:
-            return {"logits": out.logits}
-        loss = out.loss if plain else answer_loss(out.logits, labs, self.is_digit, self.digit_weights)
-        return {"loss": loss, "logits": out.logits}
+            return {"logits": self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids).logits}
+        hidden = self.llm.model(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids).last_hidden_state
+        targets = labs[:, 1:]
+        where = targets != IGNORE_INDEX                       # next-token targets: position t predicts t + 1
+        weights = digit_place_weights(targets, self.is_digit, self.digit_weights)[where]
+        logits = self.llm.get_output_embeddings()(hidden[:, :-1][where])
+        return {"loss": labelled_loss(logits, targets[where], weights)}
 
     @torch.no_grad()
     def generate_answers(self, img: Tensor, input_ids: Tensor, attention_mask: Tensor, max_new_tokens: int,
@@ -109,7 +109,8 @@ def _tiny_vision(cfg: PoseLLMModelConfig, image_size: int) -> Dinov2Model:
     return Dinov2Model(Dinov2Config(hidden_size=v.hidden_size, num_hidden_layers=v.num_hidden_layers,
                                     num_attention_heads=v.num_attention_heads,
                                     intermediate_size=v.intermediate_size, patch_size=v.patch_size,
-                                    image_size=image_size))
+                                    image_size=image_size, drop_path_rate=cfg.vision_drop_path_rate,
+                                    attn_implementation=cfg.attn_implementation))
 
 
 def _tiny_llm(cfg: PoseLLMModelConfig, tok: PreTrainedTokenizerBase) -> LlamaForCausalLM:
@@ -121,7 +122,43 @@ def _tiny_llm(cfg: PoseLLMModelConfig, tok: PreTrainedTokenizerBase) -> LlamaFor
                                        num_attention_heads=t.num_attention_heads,
                                        num_key_value_heads=t.num_key_value_heads, tie_word_embeddings=False,
                                        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                                       eos_token_id=tok.eos_token_id, max_position_embeddings=2048))
+                                       eos_token_id=tok.eos_token_id, max_position_embeddings=2048,
+                                       attn_implementation=cfg.attn_implementation))
+
+
+def weights_dtype(cfg: PoseLLMModelConfig) -> torch.dtype:
+    """Dtype of the frozen towers: `model.dtype` (auto = bf16 on CUDA, fp32 on CPU); trained towers stay fp32."""
+    if not cfg.freeze_base:
+        return torch.float32
+    name = cfg.dtype if cfg.dtype != "auto" else ("bf16" if torch.cuda.is_available() else "fp32")
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
+
+
+def _pretrained_kwargs(cfg: PoseLLMModelConfig) -> dict:
+    """from_pretrained options: training dtype, low host memory, this rank's GPU, attention kernel."""
+    kwargs = {"dtype": weights_dtype(cfg), "low_cpu_mem_usage": True, "attn_implementation": cfg.attn_implementation}
+    if torch.cuda.is_available():
+        kwargs["device_map"] = {"": f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"}
+    return kwargs
+
+
+def load_towers(cfg: PoseLLMModelConfig, image_size: int, tok: PreTrainedTokenizerBase
+                ) -> tuple[Dinov2Model, LlamaForCausalLM]:
+    """Dinov2 and Llama from `vision_path` / `llm_path` (local folders or hub names) or tiny random ones."""
+    if cfg.vision_path is None:
+        vision = _tiny_vision(cfg, image_size)
+    else:
+        vision = Dinov2Model.from_pretrained(cfg.vision_path, drop_path_rate=cfg.vision_drop_path_rate,
+                                             **_pretrained_kwargs(cfg))
+    llm = _tiny_llm(cfg, tok) if cfg.llm_path is None else LlamaForCausalLM.from_pretrained(
+        cfg.llm_path, **_pretrained_kwargs(cfg))
+    old = llm.get_input_embeddings().num_embeddings
+    if old < len(tok):                       # the added <image> token: zero rows, so a reload rebuilds them exactly
+        llm.resize_token_embeddings(len(tok), mean_resizing=False)
+        with torch.no_grad():
+            llm.get_input_embeddings().weight[old:] = 0
+            llm.get_output_embeddings().weight[old:] = 0
+    return vision, llm
 
 
 @dataclass
@@ -135,21 +172,20 @@ class Built:
 def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
                   tokenizer_path: str | None = None) -> Built:
     """Real towers from local paths when given, else tiny random ones (seeded); LoRA r/alpha on q,v."""
+    if not cfg.lora.enabled:
+        raise ValueError("model.lora.enabled=false: PoseLLM trains LoRA adapters on both towers (LocLLM recipe); "
+                         "keep it true and set model.lora.r / target_modules instead")
     torch.manual_seed(seed)
     tok = load_tokenizer(tokenizer_path or cfg.llm_path, cfg.tiny_llm.vocab_size)
-    vision = (_tiny_vision(cfg, image_size) if cfg.vision_path is None
-              else Dinov2Model.from_pretrained(cfg.vision_path))
-    llm = _tiny_llm(cfg, tok) if cfg.llm_path is None else LlamaForCausalLM.from_pretrained(cfg.llm_path)
-    connector = build_connector(cfg.connector, vision.config.hidden_size, llm.config.hidden_size)
+    vision, llm = load_towers(cfg, image_size, tok)
+    connector = build_connector(cfg.connector, vision.config.hidden_size, llm.config.hidden_size).to(vision.device)
     codec = PromptCodec(tok)
     registers = getattr(vision.config, "num_register_tokens", 0) or 0
     base = PoseLLM(vision, connector, llm, codec.image_id, num_prefix_tokens=1 + registers,
                    is_digit=torch.as_tensor(codec.digit_token), digit_weights=tuple(cfg.answer_digit_weights))
     embeddings = cfg.llm_path is None if cfg.train_token_embeddings is None else cfg.train_token_embeddings
     extra = ["embed_tokens", "lm_head"] if embeddings else []
-    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=LORA_TARGETS, modules_to_save=["connector", *extra])
-    model = get_peft_model(base, lora)
+    model = get_peft_model(base, cfg.lora.to_peft(task_type=None, extra_modules_to_save=["connector", *extra]))
     if not cfg.freeze_base:
         if cfg.vision_path is not None or cfg.llm_path is not None:
             raise ValueError("model.freeze_base=false is only for random-init towers; pretrained bases stay "

@@ -15,11 +15,12 @@ from common.reproduce import PaperResult, Table, register_paper
 from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig
 from posellm.data import KeypointTrainSet
 from posellm.figures import prediction_grid
+from posellm.folder import load_posellm as load_checkpoint
 from posellm.inference import mean_pose_predictions, predict, prior_x_tenths_nll, x_tenths_nll
 from posellm.keypoints import COCO_KEYPOINTS, NOVEL_KEYPOINTS
 from posellm.model import build_posellm
 from posellm.pipeline import Splits, evaluate_model, load_splits, mean_pose_baseline
-from posellm.training import fit, load_checkpoint
+from posellm.training import fit
 
 log = logging.getLogger(__name__)
 PUBLISHED_AP = {"linear (LocLLM)": 77.4, "mlp (PoseLLM)": 77.8}
@@ -72,7 +73,7 @@ def _synthetic(results_dir: Path) -> PaperResult:
         built = build_posellm(cfg, data_cfg.image_size, seed=0)
         train_set = KeypointTrainSet(splits.train, built.codec, data_cfg, cfg.image_mean, cfg.image_std)
         start = time.perf_counter()
-        fit(built, train_set, trainer, data_cfg, cache_dir / "posellm_reproduce" / f"run_{connector}", 0,
+        _ = fit(built, train_set, trainer, data_cfg, cache_dir / "posellm_reproduce" / f"run_{connector}", 0,
             connector_lr_scale=cfg.connector_lr_scale)
         metrics = evaluate_model(built.model, built.codec, splits, cfg, data_cfg.image_size)
         notes.append(f"{label}: {trainer.max_steps} steps x batch {trainer.batch_size}, train+eval "

@@ -1,4 +1,4 @@
-"""Training with the transformers Trainer from the shared config keys; PoseLLM checkpoints save/load."""
+"""Training with the transformers Trainer (shared config keys, the HF reliability guarantees)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,33 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
-from safetensors.torch import load_file, save_file
+from omegaconf import DictConfig
 from torch import nn
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
 
 from common.training import trainer_config_from
 from common.training.hf import hf_resume_checkpoint, hf_training_kwargs
-from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig
+from common.training.hf_reliability import ReliableTrainerMixin
+from posellm.config import PoseLLMDataConfig
 from posellm.data import collate_train
-from posellm.model import Built, build_posellm
+from posellm.model import Built
 
 log = logging.getLogger(__name__)
-CONFIG_FILE, FULL_WEIGHTS, ADAPTER_WEIGHTS = "posellm.yaml", "model.safetensors", "adapter.safetensors"
 
 
 def training_arguments(trainer: DictConfig, data: PoseLLMDataConfig, run_dir: Path, seed: int,
                        logger: DictConfig | None) -> TrainingArguments:
     """Shared trainer keys (+ data.epochs as the paper states the length, logger.name) as TrainingArguments."""
     logger_name = (logger or {}).get("name", "none")
-    kwargs = hf_training_kwargs(trainer_config_from(trainer), run_dir / "hf", seed, logger_name, epochs=data.epochs)
+    kwargs = hf_training_kwargs(trainer_config_from(trainer), run_dir / "hf", seed, logger_name, epochs=data.epochs,
+                                run_name=(logger or {}).get("run_name"))
     return TrainingArguments(**kwargs, remove_unused_columns=False)
 
 
-class ConnectorLRTrainer(Trainer):
-    """HF Trainer whose optimizer gives the connector's parameters `connector_lr_scale` x the learning rate."""
+class ConnectorLRTrainer(ReliableTrainerMixin, Trainer):
+    """HF Trainer (non-finite stop, atomic checkpoints, checkpoint on signal) with the connector at
+    `connector_lr_scale` x the learning rate."""
 
     def __init__(self, *args: Any, connector_lr_scale: float = 1.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,8 +58,12 @@ class ConnectorLRTrainer(Trainer):
 
 
 def fit(built: Built, train_set: Dataset, trainer_cfg: DictConfig, data: PoseLLMDataConfig, run_dir: Path,
-        seed: int, logger: DictConfig | None = None, connector_lr_scale: float = 1.0) -> dict[str, float]:
-    """Train the LoRA/connector parameters (connector at `connector_lr_scale` x lr); resume when asked."""
+        seed: int, logger: DictConfig | None = None, connector_lr_scale: float = 1.0
+        ) -> tuple[dict[str, float], ConnectorLRTrainer]:
+    """Train the LoRA/connector parameters (connector at `connector_lr_scale` x lr); resume when asked.
+
+    A stop signal saves checkpoint-N and raises `TrainingStopped` (exit 75); rerun with trainer.resume=auto.
+    """
     args = training_arguments(trainer_cfg, data, run_dir, seed, logger)
     adapters_only = all(("lora_" in n or "modules_to_save" in n) for n, p in built.model.named_parameters()
                         if p.requires_grad)
@@ -67,40 +72,9 @@ def fit(built: Built, train_set: Dataset, trainer_cfg: DictConfig, data: PoseLLM
     model = built.model if adapters_only else built.model.get_base_model()
     trainer = ConnectorLRTrainer(model=model, args=args, train_dataset=train_set,
                                  data_collator=partial(collate_train, pad_id=built.codec.tokenizer.pad_token_id),
-                                 connector_lr_scale=connector_lr_scale)
+                                 connector_lr_scale=connector_lr_scale,
+                                 ckpt_every_minutes=trainer_config_from(trainer_cfg).ckpt_every_minutes)
     resume = hf_resume_checkpoint(trainer_cfg.resume, Path(args.output_dir))
     result = trainer.train(resume_from_checkpoint=resume)
     return {"train_loss": float(result.training_loss), "train_steps": float(result.global_step),
-            "train_runtime_s": float(result.metrics.get("train_runtime", float("nan")))}
-
-
-def save_checkpoint(built: Built, model_cfg: PoseLLMModelConfig, image_size: int, out_dir: Path) -> Path:
-    """Write config, tokenizer and weights (full state for tiny random towers, else LoRA+connector only)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(OmegaConf.create({"model": OmegaConf.structured(model_cfg), "image_size": image_size}),
-                   out_dir / CONFIG_FILE)
-    built.codec.tokenizer.save_pretrained(str(out_dir))
-    state = built.model.state_dict()
-    if model_cfg.vision_path is None or model_cfg.llm_path is None:
-        save_file({k: v.contiguous() for k, v in state.items()}, str(out_dir / FULL_WEIGHTS))
-    else:
-        trainable = {n for n, p in built.model.named_parameters() if p.requires_grad}
-        save_file({k: v.contiguous() for k, v in state.items() if k in trainable},
-                  str(out_dir / ADAPTER_WEIGHTS))
-    return out_dir
-
-
-def load_checkpoint(ckpt_dir: str | Path) -> tuple[Built, PoseLLMModelConfig, int]:
-    """Rebuild a PoseLLM saved by `save_checkpoint` -> (built, model config, crop size px)."""
-    ckpt_dir = Path(ckpt_dir)
-    saved = OmegaConf.load(ckpt_dir / CONFIG_FILE)
-    model_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PoseLLMModelConfig), saved.model))
-    built = build_posellm(model_cfg, int(saved.image_size), tokenizer_path=str(ckpt_dir))
-    if (ckpt_dir / FULL_WEIGHTS).exists():
-        built.model.load_state_dict(load_file(str(ckpt_dir / FULL_WEIGHTS)), strict=True)
-    else:
-        missing = built.model.load_state_dict(load_file(str(ckpt_dir / ADAPTER_WEIGHTS)), strict=False)
-        if missing.unexpected_keys:
-            raise KeyError(f"unexpected keys in {ckpt_dir / ADAPTER_WEIGHTS}: {missing.unexpected_keys[:5]}")
-    built.model.eval()
-    return built, model_cfg, int(saved.image_size)
+            "train_runtime_s": float(result.metrics.get("train_runtime", float("nan")))}, trainer

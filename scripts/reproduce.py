@@ -1,54 +1,102 @@
-"""Reproduce the papers' tables: `python scripts/reproduce.py [paper=<name>] [data=synthetic|real]`."""
+"""Reproduce the papers' tables: `python scripts/reproduce.py [paper=<name>] [data=synthetic|real]
+[profile=fast|full] [seeds=N] [jobs=K] [results_dir=results] [reuse=true] [dry_run=true]`.
+
+Tables are declared in configs/reproduce/<paper>.yaml (docs/reproduce.md); every row runs through the same
+train/evaluate functions as scripts/train.py and scripts/evaluate.py.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported, here and in spawned workers
+
+import update_readme
+
 from common import PAPERS
-from common.reproduce import discover, table_markdown, write_results
+from common.reproduce import Options, configured_papers, discover, reproduce, table_markdown, write_results
 
 log = logging.getLogger("reproduce")
+REPO = Path(__file__).resolve().parents[1]
+USAGE = ("use paper=<name>|all, data=synthetic|real, profile=fast|<name>, seeds=<N>, jobs=<K>, "
+         "results_dir=<dir>, output_root=<dir>, reuse=true|false, dry_run=true|false")
 
 
-def parse_args(argv: list[str]) -> dict[str, str]:
-    """Parse `key=value` arguments (paper, data, results_dir)."""
-    args = {"paper": "all", "data": "synthetic", "results_dir": "results"}
+def _bool(key: str, value: str) -> bool:
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise SystemExit(f"{key}={value!r}: use true or false")
+    return value.lower() in ("true", "1")
+
+
+def _positive(key: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{key}={value!r}: use a positive integer")
+    return int(value)
+
+
+def parse_args(argv: list[str]) -> tuple[str, Options]:
+    """Parse `key=value` arguments into the paper selection and the runner options."""
+    paper, opts = "all", Options()
     for item in argv:
         key, sep, value = item.partition("=")
-        if not sep or key not in args:
-            raise SystemExit(f"unknown argument {item!r}; use paper=<name>, data=synthetic|real, "
-                             "results_dir=<dir>")
-        args[key] = value
-    if args["data"] not in ("synthetic", "real"):
-        raise SystemExit(f"data={args['data']!r}: choose data=synthetic or data=real")
-    return args
+        if not sep:
+            raise SystemExit(f"unknown argument {item!r}; {USAGE}")
+        if key == "paper":
+            paper = value
+        elif key == "data":
+            if value not in ("synthetic", "real"):
+                raise SystemExit(f"data={value!r}: choose data=synthetic or data=real")
+            opts.data = value
+        elif key == "profile":
+            opts.profile = value
+        elif key in ("seeds", "jobs"):
+            setattr(opts, key, _positive(key, value))
+        elif key in ("results_dir", "output_root"):
+            setattr(opts, key, Path(value))
+        elif key in ("reuse", "dry_run"):
+            setattr(opts, key, _bool(key, value))
+        else:
+            raise SystemExit(f"unknown argument {item!r}; {USAGE}")
+    if paper != "all" and paper not in PAPERS:
+        raise SystemExit(f"paper={paper!r} is unknown; choose one of {list(PAPERS)}")
+    return paper, opts
 
 
-def main(argv: list[str]) -> int:
-    """Run the registered reproductions, print every table and write results/<paper>.{md,json}."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    args = parse_args(argv)
-    if args["paper"] != "all" and args["paper"] not in PAPERS:
-        raise SystemExit(f"paper={args['paper']!r} is unknown; choose one of {list(PAPERS)}")
-    registry = discover(None if args["paper"] == "all" else args["paper"])
-    if not registry:
-        print("No paper is registered yet: nothing to reproduce.")
-        return 0
-    papers = list(registry) if args["paper"] == "all" else [args["paper"]]
-    missing = [p for p in papers if p not in registry]
-    if missing:
-        raise SystemExit(f"paper={missing[0]!r} is not registered; registered: {sorted(registry)}")
-    results_dir = Path(args["results_dir"])
+def _legacy(papers: list[str], opts: Options) -> None:
+    """Papers still defining their tables in Python (transitional, until each has configs/reproduce/)."""
+    registry = discover(papers[0] if len(papers) == 1 else None)
     for paper in papers:
-        log.info("reproducing %s on %s data", paper, args["data"])
-        result = registry[paper](args["data"], results_dir)
-        md_path, json_path = write_results(result, results_dir)
-        print(f"\n## {paper} (data: {result.data})\n")
+        if paper not in registry:
+            raise SystemExit(f"paper={paper!r} has neither configs/reproduce/{paper}.yaml nor a registered "
+                             "reproduction")
+        result = registry[paper](opts.data, opts.results_dir)
+        md_path, json_path = write_results(result, opts.results_dir)
         for table in result.tables:
             print(table_markdown(table) + "\n")
         print(f"written: {md_path}, {json_path}")
+
+
+def main(argv: list[str]) -> int:
+    """Run the selected papers' tables and write results/<paper>.{md,json}."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    paper, opts = parse_args(argv)
+    papers = list(PAPERS) if paper == "all" else [paper]
+    configured = [p for p in papers if p in configured_papers()]
+    written = reproduce(configured, opts) if configured else {}
+    for md_path, json_path in written.values():
+        print(md_path.read_text())
+        print(f"written: {md_path}, {json_path}")
+    legacy = [p for p in papers if p not in configured]
+    if legacy and not opts.dry_run:
+        _legacy(legacy, opts)
+    if not opts.dry_run and opts.results_dir.resolve() == (REPO / "results").resolve():
+        old, new = update_readme.update(REPO / "README.md", opts.results_dir)
+        if new != old:
+            (REPO / "README.md").write_text(new)
+            print("README.md results block regenerated (scripts/update_readme.py)")
     return 0
 
 

@@ -1,9 +1,10 @@
-"""Draw a PNG grid of synthetic samples with keypoints, skeletons and boxes.
+"""Draw a PNG grid of the synthetic samples a paper actually trains on, from that paper's own generator.
 
-    python scripts/show_samples.py bodies [--out docs/images/samples_bodies.png] [--num 8] [--seed 0]
-    python scripts/show_samples.py hands       # 4 frames of each clip with the task text
-    python scripts/show_samples.py body_clips  # 4 frames of each body clip
-    python scripts/show_samples.py grasps   # hand-object images, amodal object area tinted
+    python scripts/show_samples.py taihri|posellm|contact|eggflow|tiger|all [--out-dir docs/images] [--num 6]
+
+Skeletons are drawn with bones and one colour per joint (the same colour for a joint in every tile); each
+figure's title names the paper, the generator and the stand-in body model that made it. kinematics has no
+images (its problems are joint sets), so it has no figure.
 """
 
 from __future__ import annotations
@@ -11,101 +12,164 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
 
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
 from common.body import MANO_PARENTS_21, SMPL_PARENTS
-from common.data import schema as S
-from common.data.synthetic import GENERATORS
 
 log = logging.getLogger("show_samples")
+Tile = tuple[np.ndarray, str]
+"""An annotated RGB uint8 image and its caption."""
 
 
-def _to_bgr(image: np.ndarray) -> np.ndarray:
-    """(3,H,W) float RGB in [0,1] -> (H,W,3) uint8 BGR."""
-    return np.ascontiguousarray((np.asarray(image).transpose(1, 2, 0)[:, :, ::-1] * 255).astype(np.uint8))
+def _joint_colours(count: int) -> np.ndarray:
+    """(count,3) uint8 RGB, one hue per joint index."""
+    return (plt.get_cmap("hsv")(np.linspace(0, 0.9, count))[:, :3] * 255).astype(np.uint8)
 
 
-def _draw(img: np.ndarray, uv: np.ndarray, valid: np.ndarray, parents: tuple[int, ...] | list[int],
-          box: np.ndarray | None = None) -> np.ndarray:
-    """Draw bones (between valid joints), joints (green even, red odd index) and an optional box."""
-    img = img.copy()
-    pts = np.round(uv).astype(int)
-    for j, p in enumerate(parents):
-        if p >= 0 and valid[j] and valid[p]:
-            cv2.line(img, tuple(pts[j]), tuple(pts[p]), (255, 255, 0), 1, cv2.LINE_AA)
+def draw_skeleton(rgb: np.ndarray, uv: np.ndarray, valid: np.ndarray, bones: list[tuple[int, int]],
+                  scale: float = 1.0) -> np.ndarray:
+    """RGB image upscaled by `scale` with white-edged bones between valid joints and per-joint coloured dots."""
+    img = cv2.resize(np.ascontiguousarray(rgb), None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    pts = np.round(np.asarray(uv, np.float64) * scale + (scale - 1) / 2).astype(int)
+    colours = _joint_colours(len(pts))
+    for a, b in bones:
+        if valid[a] and valid[b]:
+            cv2.line(img, tuple(pts[a]), tuple(pts[b]), (255, 255, 255), 3, cv2.LINE_AA)
+            cv2.line(img, tuple(pts[a]), tuple(pts[b]), tuple(int(c) for c in colours[b]), 1, cv2.LINE_AA)
     for j in np.flatnonzero(valid):
-        cv2.circle(img, tuple(pts[j]), 2, (0, 0, 255) if j % 2 else (0, 200, 0), -1, cv2.LINE_AA)
-    if box is not None:
-        x0, y0, x1, y1 = np.round(np.asarray(box)).astype(int)
-        cv2.rectangle(img, (x0, y0), (x1, y1), (0, 255, 255), 1)
+        cv2.circle(img, tuple(pts[j]), 3, tuple(int(c) for c in colours[j]), -1, cv2.LINE_AA)
     return img
 
 
-def _caption(img: np.ndarray, text: str) -> np.ndarray:
-    """Write `text` on a dark strip under the image."""
-    strip = np.zeros((18, img.shape[1], 3), np.uint8)
-    cv2.putText(strip, text[:60], (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
-    return np.concatenate([img, strip], axis=0)
+def _tree_bones(parents: tuple[int, ...] | list[int]) -> list[tuple[int, int]]:
+    return [(p, j) for j, p in enumerate(parents) if p >= 0]
 
 
-def tiles_for(name: str, num: int, seed: int) -> list[np.ndarray]:
-    """Annotated BGR tiles of `num` samples of generator `name`."""
-    if name in ("hands", "body_clips"):
-        if name == "hands":
-            gen = GENERATORS[name](seed=seed, num_samples=num, num_frames=30, render=True, two_hands=True)
-            parents = list(MANO_PARENTS_21) + [p + 21 * (p >= 0) for p in MANO_PARENTS_21]
-        else:
-            gen = GENERATORS[name](seed=seed, num_samples=num, num_frames=30, render=True, object_prob=0.7)
-            parents = list(SMPL_PARENTS)
-        tiles = []
-        for i in range(num):
-            sample = gen[i]
-            for f in (0, 12, 22, 29):
-                img = _draw(_to_bgr(sample[S.FRAMES][f]), sample[S.JOINTS_2D][f], sample[S.JOINT_VALID][f], parents)
-                tiles.append(_caption(img, f"t={sample[S.TIMESTAMPS][f]:.1f}s {sample.get(S.TEXT, '')}"))
-        return tiles
-    if name == "grasps":
-        gen = GENERATORS[name](seed=seed, num_samples=num, render=True, image_hw=(224, 224))
-        samples = [(gen[i], "") for i in range(num)]
-    else:
-        gen = GENERATORS[name](seed=seed, num_samples=num, render=True, object_prob=0.4)
-        samples = [(gen.to_sample(scene), f"{scene.view}: ") for scene in gen.scenes(range(num))]
-    parents = MANO_PARENTS_21 if name == "grasps" else SMPL_PARENTS
+def taihri_tiles(num: int, seed: int) -> tuple[list[Tile], str]:
+    """taihri.data.EgoBodyScenes: egocentric close-range renders, 22 SMPL body joints (parts may leave)."""
+    from taihri.config import TaihriDataConfig
+    from taihri.data import EgoBodyScenes
+
+    scenes, rng = EgoBodyScenes(TaihriDataConfig()), np.random.default_rng(seed)
     tiles = []
-    for sample, prefix in samples:
-        img = _to_bgr(sample[S.IMAGE])
-        if S.OBJECT_MASK_AMODAL in sample:
-            hidden = sample[S.OBJECT_MASK_AMODAL] & ~sample[S.OBJECT_MASK]
-            img[hidden] = (0.5 * img[hidden] + [127, 0, 127]).astype(np.uint8)
-        img = _draw(img, sample[S.JOINTS_2D], sample[S.JOINT_VALID], parents, sample[S.BOX])
-        tiles.append(_caption(img, prefix + sample.get(S.TEXT, "")))
-    return tiles
+    for _ in range(num):
+        s = scenes.sample(rng)
+        rgb = (s["image"].transpose(1, 2, 0) * 255).astype(np.uint8)
+        valid = np.asarray(s["joint_valid"], bool)
+        tiles.append((draw_skeleton(rgb, s["joints_2d"], valid, _tree_bones(SMPL_PARENTS[:22]), 3.0),
+                      f"{int(valid.sum())}/22 joints in view"))
+    return tiles, "taihri: EgoBodyScenes (stand-in SMPL), 22 body joints"
+
+
+def posellm_tiles(num: int, seed: int) -> tuple[list[Tile], str]:
+    """posellm.synthetic.PersonRenderer: one person per image with the 17 COCO keypoints (v=1 occluded)."""
+    from posellm.keypoints import COCO_KEYPOINTS, COCO_SKELETON
+    from posellm.synthetic import PersonRenderer
+
+    render, rng = PersonRenderer(128), np.random.default_rng(seed)
+    tiles = []
+    for _ in range(num):
+        person = render(rng)
+        kp = np.array([person["keypoints"][n] for n in COCO_KEYPOINTS], np.float64)
+        tiles.append((draw_skeleton(person["image"], kp[:, :2], kp[:, 2] > 0, list(COCO_SKELETON), 2.0),
+                      f"{int((kp[:, 2] == 2).sum())} visible, {int((kp[:, 2] == 1).sum())} occluded"))
+    return tiles, "posellm: PersonRenderer (stand-in SMPL), 17 COCO keypoints"
+
+
+def contact_tiles(num: int, seed: int) -> tuple[list[Tile], str]:
+    """contact.synthetic.HOIClipGenerator: middle frame with object points coloured by contact part."""
+    from contact.config import ContactDataConfig
+    from contact.synthetic import HOIClipGenerator
+
+    gen = HOIClipGenerator(ContactDataConfig())
+    tiles = []
+    for i in range(seed, seed + num):
+        clip = gen.clip(i)
+        mid = len(clip["images"]) // 2
+        rgb = clip["images"][mid].transpose(1, 2, 0)
+        uvw = clip["gt_object_points"][mid] @ clip["K"][mid].T
+        uv = uvw[:, :2] / uvw[:, 2:]
+        labels = clip["labels"][mid]
+        scale = 4.0
+        img = cv2.resize(np.ascontiguousarray(rgb), None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        colours = _joint_colours(15)
+        for (u, v), lab in zip(np.round(uv * scale).astype(int), labels):
+            colour = (90, 90, 90) if lab == 14 else tuple(int(c) for c in colours[lab])
+            cv2.circle(img, (u, v), 2, colour, -1, cv2.LINE_AA)
+        tiles.append((img, f"{int((labels != 14).sum())}/{len(labels)} points in contact"))
+    return tiles, "contact: HOIClipGenerator (stand-in SMPL), object points by contact part (grey: none)"
+
+
+def eggflow_tiles(num: int, seed: int) -> tuple[list[Tile], str]:
+    """eggflow.synthetic.generate_clip: the 4 observed egocentric frames of one clip and its task text."""
+    from eggflow.synthetic import generate_clip
+
+    clip = generate_clip(np.random.default_rng(seed))
+    tiles = [(np.ascontiguousarray(f), f"frame {k + 1}/4: {clip.text}") for k, f in enumerate(clip.frames[:num])]
+    return tiles, "eggflow: generate_clip, observed frames (hand joints drawn by the generator)"
+
+
+def tiger_tiles(num: int, seed: int) -> tuple[list[Tile], str]:
+    """tiger.data.synthetic: DexYCB-layout hand-object frames written to a temporary folder, MANO 21 joints."""
+    from tiger.data.synthetic import SceneSpec, ensure_synthetic_dexycb
+
+    tiles = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = ensure_synthetic_dexycb(tmp, SceneSpec(num_subjects=1, sequences_per_subject=num, cameras=1,
+                                                      frames_per_sequence=1, seed=seed))
+        for color in sorted(Path(root).rglob("color_*.jpg"))[:num]:
+            labels = np.load(color.parent / color.name.replace("color_", "labels_").replace(".jpg", ".npz"))
+            rgb = cv2.imread(str(color))[:, :, ::-1]
+            amodal = labels["seg_amodal"].astype(bool)
+            rgb = np.where(amodal[..., None], (0.7 * rgb + 0.3 * np.array([255, 0, 255])).astype(np.uint8), rgb)
+            tiles.append((draw_skeleton(rgb, labels["joint_2d"][0], np.ones(21, bool),
+                                        _tree_bones(MANO_PARENTS_21), 2.0), color.parent.parent.name))
+    return tiles, "tiger: synthetic DexYCB-layout scenes (stand-in MANO), amodal object tinted"
+
+
+PAPERS: dict[str, Callable[[int, int], tuple[list[Tile], str]]] = {
+    "taihri": taihri_tiles, "posellm": posellm_tiles, "contact": contact_tiles, "eggflow": eggflow_tiles,
+    "tiger": tiger_tiles}
+
+
+def save_grid(tiles: list[Tile], title: str, path: Path, cols: int = 3) -> None:
+    """Tiles in a grid with captions and a title stating data and body model."""
+    rows = (len(tiles) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (img, caption) in zip(axes.ravel(), tiles):
+        ax.imshow(img)
+        ax.set_title(caption[:48], fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main(argv: list[str]) -> int:
-    """Parse arguments, draw the grid and write the PNG."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("generator", choices=sorted(GENERATORS))
-    parser.add_argument("--out", type=Path, default=None, help="PNG path (default samples_<generator>.png)")
-    parser.add_argument("--num", type=int, default=8, help="samples (at most 4 clips for clip generators)")
+    parser.add_argument("paper", choices=[*PAPERS, "all"])
+    parser.add_argument("--out-dir", type=Path, default=Path("docs/images"))
+    parser.add_argument("--num", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cols", type=int, default=4)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    num = min(args.num, 4) if args.generator in ("hands", "body_clips") else args.num
-    tiles = tiles_for(args.generator, num, args.seed)
-    rows = [np.concatenate(tiles[i:i + args.cols], axis=1) for i in range(0, len(tiles), args.cols)]
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    title = _caption(np.zeros((0, width, 3), np.uint8),
-                     f"synthetic '{args.generator}' samples, seed {args.seed} (stand-in SMPL/MANO)")
-    out = args.out or Path(f"samples_{args.generator}.png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), np.concatenate([title, *rows], axis=0))
-    log.info("wrote %s (%d tiles, stand-in body models)", out, len(tiles))
+    for paper in PAPERS if args.paper == "all" else [args.paper]:
+        tiles, title = PAPERS[paper](4 if paper == "eggflow" else args.num, args.seed)
+        path = args.out_dir / f"samples_{paper}.png"
+        save_grid(tiles, title, path, cols=4 if paper == "eggflow" else 3)
+        log.info("wrote %s", path)
     return 0
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from omegaconf import DictConfig, OmegaConf
 
+from common.models.lora import LoraSettings
+
 
 @dataclass
 class TinyBackboneConfig:
@@ -21,18 +23,6 @@ class TinyBackboneConfig:
 
 
 @dataclass
-class LoraSettings:
-    """PEFT LoRA; new grammar tokens need embed_tokens/lm_head in modules_to_save to be learnt."""
-
-    enabled: bool = False
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    modules_to_save: list[str] = field(default_factory=lambda: ["embed_tokens", "lm_head"])
-
-
-@dataclass
 class SFTSettings:
     """TRL SFTConfig settings that are not shared trainer keys; bin_label_sigma > 0 = ordinal bin targets (bins)."""
 
@@ -43,7 +33,11 @@ class SFTSettings:
 
 @dataclass
 class GRPOSettings:
-    """TRL GRPOConfig settings (the learning rate is trainer.lr)."""
+    """TRL GRPOConfig settings (the learning rate is trainer.lr); use_vllm = TRL's vLLM rollouts (vllm installed).
+
+    bootstrap_sft_steps > 0: an RFT run without ckpt first runs that many SFT steps, with the `trainer` keys
+    in bootstrap_trainer replacing the run's (the SFT recipe), and reports that SFT model under `sft/`.
+    """
 
     num_generations: int = 8
     beta: float = 0.01
@@ -54,7 +48,10 @@ class GRPOSettings:
     top_p: float = 1.0
     max_completion_length: int = 256
     bootstrap_sft_steps: int = 0
+    bootstrap_trainer: dict = field(default_factory=dict)
     constrained_generation: bool = True
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
 
 
 @dataclass
@@ -83,22 +80,35 @@ class RegressionConfig:
 
 @dataclass
 class TaihriModelConfig:
-    """Backbone, training stage and GRPO/reward settings."""
+    """Backbone, training stage and GRPO/reward settings.
+
+    pretrained_path: a downloaded Qwen-VL folder (required unless random_init, the tiny CPU model);
+    dtype: auto = bf16 on CUDA, fp32 on CPU, or bfloat16 / float16 / float32;
+    attn_implementation: sdpa | eager | flash_attention_2 | auto (flash_attention_2 on CUDA when installed);
+    answer_format: compact (`<|j|><u><v>`) or official (the released `<|j|> <u>, <v>`);
+    system_prompt / repetition_penalty: the chat system message and the greedy decoding penalty.
+    """
 
     name: str = "taihri_vlm"
     stage: str = "sft"
     backbone: str = "qwen3_vl"
     pretrained_path: str | None = None
+    random_init: bool = False
     init_seed: int = 0
+    dtype: str = "auto"
+    attn_implementation: str = "sdpa"
     min_pixels: int = 32 * 32
     max_pixels: int = 2560 * 32 * 32
     gradient_checkpointing: bool = False
     freeze_vision: bool = False
     max_new_tokens: int = 256
     constrained_decoding: bool = True
+    answer_format: str = "compact"
+    system_prompt: str | None = None
+    repetition_penalty: float = 1.0
     eval_batch_size: int = 16
     tiny: TinyBackboneConfig = field(default_factory=TinyBackboneConfig)
-    lora: LoraSettings = field(default_factory=LoraSettings)
+    lora: LoraSettings = field(default_factory=lambda: LoraSettings(enabled=False))
     sft: SFTSettings = field(default_factory=SFTSettings)
     grpo: GRPOSettings = field(default_factory=GRPOSettings)
     rewards: RewardConfig = field(default_factory=RewardConfig)
@@ -107,9 +117,9 @@ class TaihriModelConfig:
 
 @dataclass
 class TaihriDataConfig:
-    """Dataset choice and the model-input preprocessing (canonical focal, crop, prompt mode)."""
+    """Dataset choice (`source`: synthetic | egobody | harmony4d) and the model-input preprocessing."""
 
-    name: str = "synthetic"
+    source: str = "synthetic"
     root: str | None = None
     train_split: str = "train"
     eval_split: str = "val"
@@ -145,3 +155,9 @@ def model_config(cfg: DictConfig | dict) -> TaihriModelConfig:
 def data_config(cfg: DictConfig | dict) -> TaihriDataConfig:
     """Validate cfg.data against `TaihriDataConfig` (wrong key/type fails here)."""
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaihriDataConfig), _resolved(cfg)))
+
+
+SCHEMAS = {"model": TaihriModelConfig, "data": TaihriDataConfig}
+"""Registered schemas the runtime validates cfg.model / cfg.data against at start-up."""
+METRICS = ("g_mpjpe_*", "parse_failure_rate", "mean_reward", "sft_loss_*", "grpo_reward_*", "train_step_s")
+"""Names of the metrics api.train / api.evaluate return (fnmatch patterns)."""

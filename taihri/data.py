@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image
 
 from common.body import load_smpl, smpl_part_labels
 from common.data import schema as S
 from common.data.render import render_mesh
 from common.data.synthetic import random_body_pose
-from common.data.transforms import apply_affine, crop_affine_matrix, inverse_crop, rescale_to_focal
+from common.data.transforms import apply_affine, inverse_crop
 from taihri.config import TaihriDataConfig
+from taihri.frames import Frames, model_input_affine
 from taihri.grammar import encode_answer
 from taihri.prompts import PART_SETS, build_prompt, eval_prompt, sample_prompt
 
@@ -19,13 +19,10 @@ NUM_BODY_JOINTS = 22
 
 
 def preprocess(sample: dict, canonical_focal: float, crop_size: int | None) -> dict:
-    """Rescale to the canonical focal (px) and optionally crop a square around the principal point."""
-    out = rescale_to_focal(sample, canonical_focal)
-    if crop_size:
-        centre = np.asarray(out[S.K], np.float64)[:2, 2]
-        affine = crop_affine_matrix(centre, np.array([crop_size, crop_size], float), (crop_size, crop_size))
-        out = apply_affine(out, affine, (crop_size, crop_size))
-    return out
+    """Rescale to the canonical focal (px) and optionally crop a square around the principal point (one warp)."""
+    affine, out_hw = model_input_affine(sample[S.K], np.asarray(sample[S.IMAGE]).shape[-2:], canonical_focal,
+                                        crop_size)
+    return apply_affine(sample, affine, out_hw)
 
 
 def uv_to_original(uv: np.ndarray, sample: dict) -> np.ndarray:
@@ -33,47 +30,52 @@ def uv_to_original(uv: np.ndarray, sample: dict) -> np.ndarray:
     return inverse_crop(uv, np.asarray(sample[S.CROP_AFFINE], np.float64))
 
 
-def to_pil(image_chw: np.ndarray) -> Image.Image:
-    """(3,H,W) float [0,1] -> PIL RGB image."""
-    return Image.fromarray((np.clip(np.asarray(image_chw).transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8))
+def messages(text: str, system_prompt: str | None) -> list[dict]:
+    """Chat prompt of one query: the optional system message, then the user text."""
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return [*system, {"role": "user", "content": text}]
 
 
-def make_row(sample: dict, part: str, text: str, intrinsics_in_prompt: bool, bin_stride: int = 1) -> dict:
-    """One TRL row: image, prompt/completion and ground truth (2D and K with pixel edges at integers)."""
+def make_row(annotation: dict, frame: int, part: str, text: str, cfg: TaihriDataConfig, style: str = "compact",
+             system_prompt: str | None = None) -> dict:
+    """One TRL row of frame `frame`: prompt/completion and ground truth (2D and K with pixel edges at integers)."""
     joints = list(PART_SETS[part])
-    K = np.asarray(sample[S.K], np.float64).copy()
+    K = np.asarray(annotation[S.K], np.float64).copy()
     K[:2, 2] += 0.5
-    height, width = np.asarray(sample[S.IMAGE]).shape[-2:]
-    uv = np.asarray(sample[S.JOINTS_2D], np.float64)[joints]
-    xyz = np.asarray(sample[S.JOINTS_CAM], np.float64)[joints]
-    answer = encode_answer(joints, uv + 0.5, xyz, width, height, stride=bin_stride)
+    height, width = annotation["image_hw"]
+    uv = np.asarray(annotation[S.JOINTS_2D], np.float64)[joints]
+    xyz = np.asarray(annotation[S.JOINTS_CAM], np.float64)[joints]
+    answer = encode_answer(joints, uv + 0.5, xyz, width, height, stride=cfg.bin_stride, style=style)
     return {
-        "image": to_pil(sample[S.IMAGE]),
-        "prompt": [{"role": "user", "content": build_prompt(text, K, intrinsics_in_prompt)}],
+        "frame": frame,
+        "prompt": messages(build_prompt(text, K, cfg.intrinsics_in_prompt), system_prompt),
         "completion": [{"role": "assistant", "content": answer}],
         "part": part, "joints": joints, "uv": (uv + 0.5).tolist(), "xyz": xyz.tolist(), "K": K.tolist(),
         "width": float(width), "height": float(height),
     }
 
 
-def train_rows(samples: list[dict], cfg: TaihriDataConfig, seed: int) -> list[dict]:
-    """`cfg.prompts_per_sample` rows per sample, each a random part set or free command (all appear over the set)."""
+def train_rows(frames: Frames, cfg: TaihriDataConfig, seed: int, style: str = "compact",
+               system_prompt: str | None = None) -> list[dict]:
+    """`cfg.prompts_per_sample` rows per frame, each a random part set or free command (all appear over the set)."""
     rng = np.random.default_rng(seed)
     rows = []
-    for sample in samples:
+    for frame, annotation in enumerate(frames.annotations):
         for _ in range(cfg.prompts_per_sample):
             part, text = sample_prompt(rng, cfg.command_prob)
-            rows.append(make_row(sample, part, text, cfg.intrinsics_in_prompt, cfg.bin_stride))
+            rows.append(make_row(annotation, frame, part, text, cfg, style, system_prompt))
     return rows
 
 
-def eval_rows(samples: list[dict], cfg: TaihriDataConfig) -> list[dict]:
-    """One row per (sample, evaluated part set) with the evaluation prompt; `index` points to the sample."""
+def eval_rows(frames: Frames, cfg: TaihriDataConfig, style: str = "compact",
+              system_prompt: str | None = None) -> list[dict]:
+    """One row per (frame, evaluated part set scored on that frame) with the evaluation prompt; `index` = frame."""
     rows = []
-    for index, sample in enumerate(samples):
+    for index, annotation in enumerate(frames.annotations):
         for part in cfg.eval_parts:
-            row = make_row(sample, part, eval_prompt(part), cfg.intrinsics_in_prompt, cfg.bin_stride)
-            rows.append({**row, "index": index})
+            if annotation.get("parts") is None or part in annotation["parts"]:
+                row = make_row(annotation, index, part, eval_prompt(part), cfg, style, system_prompt)
+                rows.append({**row, "index": index})
     return rows
 
 
@@ -120,7 +122,8 @@ class EgoBodyScenes:
                 S.JOINT_VALID: inside & (joints[:, 2] > 0), S.MASK: mask}
 
 
-def synthetic_samples(cfg: TaihriDataConfig, count: int, seed: int) -> list[dict]:
-    """`count` preprocessed synthetic samples (model-input image, K, joints_2d, joints_cam, crop_affine)."""
+def synthetic_frames(cfg: TaihriDataConfig, count: int, seed: int) -> Frames:
+    """`count` preprocessed synthetic frames (model-input image, K, joints_2d, joints_cam, crop_affine)."""
     scenes, rng = EgoBodyScenes(cfg), np.random.default_rng(seed)
-    return [preprocess(scenes.sample(rng), cfg.canonical_focal, cfg.crop_size) for _ in range(count)]
+    return Frames.in_memory([preprocess(scenes.sample(rng), cfg.canonical_focal, cfg.crop_size)
+                             for _ in range(count)])

@@ -6,34 +6,55 @@ import numpy as np
 import torch
 
 from common.metrics import M_TO_MM, TAIHRI_PART_SETS, per_subset_mpjpe
-from taihri.config import RewardConfig
+from common.training.hf_dist import gather_shards, shard
+from taihri.config import RewardConfig, TaihriModelConfig
 from taihri.constrained import GrammarLogitsProcessor
+from taihri.frames import Frames
 from taihri.grammar import parse_answer
 from taihri.rewards import total_reward
 
 
+def row_image(row: dict, frames: Frames | None):
+    """The row's image: read from `frames` by its `frame` index (or an in-memory `image` when frames is None)."""
+    return row["image"] if frames is None else frames.image(row["frame"])
+
+
+def chat_text(processor, prompt: list[dict]) -> str:
+    """Generation prompt text of a TRL prompt (system message kept, the image placed before the user text)."""
+    turns = [{"role": m["role"], "content": [{"type": "image"}, {"type": "text", "text": m["content"]}]}
+             if m["role"] == "user" else m for m in prompt]
+    return processor.apply_chat_template(turns, add_generation_prompt=True, tokenize=False)
+
+
 @torch.no_grad()
-def generate_answers(model: torch.nn.Module, processor, rows: list[dict], batch_size: int,
-                     max_new_tokens: int, constrained: bool = True, bin_stride: int = 1) -> list[str]:
-    """Greedy answers (special tokens kept) for TRL-format rows; constrained = only bins (stride grid) are free."""
+def generate_answers(model: torch.nn.Module, processor, rows: list[dict], mc: TaihriModelConfig,
+                     bin_stride: int = 1, frames: Frames | None = None) -> list[str]:
+    """Greedy answers (special tokens kept); `mc.constrained_decoding` = only bins (stride grid) are free."""
     model.eval()
     device = next(model.parameters()).device
     processor.tokenizer.padding_side = "left"
     answers: list[str] = []
-    extra = {"logits_processor": [GrammarLogitsProcessor(processor.tokenizer, bin_stride)]} if constrained else {}
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start:start + batch_size]
-        texts = [processor.apply_chat_template(
-            [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": r["prompt"][0]["content"]}]}],
-            add_generation_prompt=True, tokenize=False) for r in batch]
-        inputs = processor(images=[r["image"] for r in batch], text=texts, return_tensors="pt",
+    grammar = GrammarLogitsProcessor(processor.tokenizer, bin_stride, mc.answer_format)
+    extra = {"logits_processor": [grammar]} if mc.constrained_decoding else {}
+    if mc.repetition_penalty != 1.0:
+        extra["repetition_penalty"] = mc.repetition_penalty
+    for start in range(0, len(rows), mc.eval_batch_size):
+        batch = rows[start:start + mc.eval_batch_size]
+        inputs = processor(images=[row_image(r, frames) for r in batch],
+                           text=[chat_text(processor, r["prompt"]) for r in batch], return_tensors="pt",
                            padding=True).to(device)
-        out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+        out = model.generate(**inputs, max_new_tokens=mc.max_new_tokens, do_sample=False,
                              pad_token_id=processor.tokenizer.pad_token_id, **extra)
         new = out[:, inputs["input_ids"].shape[1]:]
         answers += [t.split("<|im_end|>")[0] for t in
                     processor.tokenizer.batch_decode(new, skip_special_tokens=False)]
     return answers
+
+
+def sharded_answers(model: torch.nn.Module, processor, rows: list[dict], mc: TaihriModelConfig, bin_stride: int,
+                    frames: Frames | None) -> list[str] | None:
+    """Answers of every row, each rank generating its interleaved shard; all of them on rank 0, None elsewhere."""
+    return gather_shards(generate_answers(model, processor, shard(rows), mc, bin_stride, frames))
 
 
 def predictions_from_answers(answers: list[str], rows: list[dict], fallback_xyz: np.ndarray
@@ -51,7 +72,7 @@ def predictions_from_answers(answers: list[str], rows: list[dict], fallback_xyz:
 
 
 def part_metrics(predictions: list[np.ndarray], rows: list[dict], gt_joints: np.ndarray) -> dict[str, float]:
-    """G-MPJPE (mm) per part set and its mean over parts; rows carry `part` and `index` into gt_joints."""
+    """G-MPJPE (mm) per part set (each on the frames its rows cover) and the mean over parts."""
     metrics = {}
     for part, joints in TAIHRI_PART_SETS.items():
         sel = [i for i, r in enumerate(rows) if r["part"] == part]
@@ -60,8 +81,7 @@ def part_metrics(predictions: list[np.ndarray], rows: list[dict], gt_joints: np.
         pred = np.stack([predictions[i] for i in sel])
         gt = gt_joints[[rows[i]["index"] for i in sel]]
         metrics[f"g_mpjpe_{part}"] = per_subset_mpjpe(pred, gt, {part: joints})[part] * M_TO_MM
-    values = [v for v in metrics.values()]
-    return {"g_mpjpe_mean": float(np.mean(values)), **metrics}
+    return {"g_mpjpe_mean": float(np.mean(list(metrics.values()))), **metrics}
 
 
 def evaluate_answers(answers: list[str], rows: list[dict], gt_joints: np.ndarray, fallback_xyz: np.ndarray,

@@ -80,19 +80,29 @@ def decode_xyz(bins: np.ndarray) -> np.ndarray:
                      bin_to_value(bins[:, 2], *Z_RANGE_M)], -1)
 
 
+ANSWER_STYLES = ("compact", "official")
+"""`compact`: `<|j|><u><v>` with no separators; `official`: the released TAIHRI answers, `<|j|> <u>, <v>`."""
+
+
 def encode_answer(joints: Sequence[int], uv: np.ndarray, xyz: np.ndarray, width: float, height: float,
-                  box: Sequence[float] | None = None, stride: int = 1) -> str:
+                  box: Sequence[float] | None = None, stride: int = 1, style: str = "compact") -> str:
     """Answer text for joints (SMPL ids) with uv (N,2) model-input pixels and xyz (N,3) camera metres."""
+    if style not in ANSWER_STYLES:
+        raise ValueError(f"answer style {style!r}: choose one of {ANSWER_STYLES}")
+    space, comma = (" ", ", ") if style == "official" else ("", "")
     uv_bins, xyz_bins = encode_uv(uv, width, height, stride), encode_xyz(xyz, stride)
+
+    def block(start: str, end: str, bins: np.ndarray) -> str:
+        groups = [JOINT_TOKENS[j] + space + comma.join(f"<{b}>" for b in values) for j, values in zip(joints, bins)]
+        return space.join([start, *groups, end])
+
     parts = []
     if box is not None:
         corners = encode_uv(np.asarray(box, dtype=np.float64).reshape(2, 2), width, height).reshape(-1)
         parts.append(BOX_START + "".join(f"<{b}>" for b in corners) + BOX_END)
-    parts.append(KPT2D_START + "".join(f"{JOINT_TOKENS[j]}<{u}><{v}>" for j, (u, v) in
-                                       zip(joints, uv_bins)) + KPT2D_END)
-    parts.append(KPT3D_START + "".join(f"{JOINT_TOKENS[j]}<{x}><{y}><{z}>" for j, (x, y, z) in
-                                       zip(joints, xyz_bins)) + KPT3D_END)
-    return "".join(parts)
+    parts.append(block(KPT2D_START, KPT2D_END, uv_bins))
+    parts.append(block(KPT3D_START, KPT3D_END, xyz_bins))
+    return space.join(parts)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Qwen-VL backbone: real weights from a local path, or a tiny random-init config with a local processor."""
+"""Qwen-VL backbone: a downloaded or trained folder with its own processor, or a tiny random-init model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
-    AutoTokenizer,
+    AutoProcessor,
     PreTrainedModel,
     PreTrainedTokenizerFast,
     Qwen2_5_VLConfig,
@@ -20,6 +20,8 @@ from transformers import (
     Qwen3VLForConditionalGeneration,
     Qwen3VLProcessor,
 )
+from transformers.integrations import is_deepspeed_zero3_enabled
+from transformers.utils import is_flash_attn_2_available, is_torchvision_available
 
 from taihri.config import TaihriModelConfig
 from taihri.grammar import BIN_TOKENS, BODY_JOINT_NAMES, GRAMMAR_TOKENS
@@ -134,47 +136,87 @@ def init_grammar_embeddings(model: PreTrainedModel, tok: PreTrainedTokenizerFast
     emb[bin_ids] = mean + std * code.to(emb.dtype)
 
 
-def build_model_and_processor(cfg: TaihriModelConfig, device: str | torch.device = "cpu"):
-    """(model, processor): local pretrained weights when `cfg.pretrained_path` is set, else tiny random init."""
-    _config_cls, model_cls, processor_cls = _BACKBONES[cfg.backbone]
-    dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-    if cfg.pretrained_path:
-        path = Path(cfg.pretrained_path)
-        if not path.exists():
-            raise FileNotFoundError(f"model.pretrained_path={path} does not exist; download the "
-                                    "checkpoint there (see docs/taihri.md) or set it to null for the tiny model")
-        tok = AutoTokenizer.from_pretrained(path)
-        before = len(tok)
-        tok.add_tokens([t for t in GRAMMAR_TOKENS if tok.convert_tokens_to_ids(t) in (None, tok.unk_token_id)])
-        tok.padding_side = "left"
-        model = model_cls.from_pretrained(path, dtype=dtype)
-        vision = model.config.vision_config
-        image_processor = build_image_processor(cfg, vision.patch_size, vision.spatial_merge_size)
-        processor = processor_cls(image_processor=image_processor, tokenizer=tok,
-                                  chat_template=tok.chat_template)
-        if len(tok) > before:
-            model.resize_token_embeddings(len(tok))
-            init_grammar_embeddings(model, tok, list(range(before, len(tok))))
-            log.info("added %d grammar tokens to %s", len(tok) - before, path)
-        return model.to(device), processor
-    torch.manual_seed(cfg.init_seed)
-    tok = build_tokenizer(cfg.tiny.bpe_vocab_size)
-    model = model_cls(_tiny_config(cfg, tok)).to(dtype)
-    init_grammar_embeddings(model, tok, tok.convert_tokens_to_ids(list(GRAMMAR_TOKENS)))
-    processor = processor_cls(image_processor=build_image_processor(cfg, 16, 2), tokenizer=tok,
-                              chat_template=CHAT_TEMPLATE)
-    return model.to(device), processor
+def resolve_dtype(name: str, device: str | torch.device) -> torch.dtype:
+    """`model.dtype`: auto = bf16 on CUDA and fp32 on CPU; else bfloat16 / float16 / float32."""
+    if name == "auto":
+        return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    if name not in ("bfloat16", "float16", "float32"):
+        raise ValueError(f"model.dtype={name!r}: choose auto, bfloat16, float16 or float32")
+    return getattr(torch, name)
 
 
-def load_trained(path: str | Path, cfg: TaihriModelConfig, device: str | torch.device = "cpu"):
-    """(model, processor) saved by our SFT/RFT runs (`<run_dir>/final`, LoRA already merged)."""
+def resolve_attention(name: str, device: str | torch.device) -> str:
+    """`model.attn_implementation`: auto = flash_attention_2 on CUDA when installed, else sdpa."""
+    if name == "auto":
+        cuda = torch.device(device).type == "cuda"
+        return "flash_attention_2" if cuda and is_flash_attn_2_available() else "sdpa"
+    if name not in ("sdpa", "eager", "flash_attention_2"):
+        raise ValueError(f"model.attn_implementation={name!r}: choose auto, sdpa, eager or flash_attention_2")
+    return name
+
+
+def load_processor(path: str | Path, cfg: TaihriModelConfig):
+    """The checkpoint's own processor (image statistics, patch sizes, tokenizer, chat template) from `path`.
+
+    AutoProcessor needs torchvision for Qwen's video processor; without it the image-only subclass reads the
+    same files (preprocessor_config.json, tokenizer files, chat_template.json / .jinja). Only the pixel budget
+    is set from the config (`model.min_pixels` / `model.max_pixels`).
+    """
+    if is_torchvision_available():
+        processor = AutoProcessor.from_pretrained(path)
+    else:
+        log.info("torchvision is not installed: loading %s with the image-only %s", path,
+                 _BACKBONES[cfg.backbone][2].__name__)
+        processor = _BACKBONES[cfg.backbone][2].from_pretrained(path)
+    if processor.chat_template is None:
+        raise ValueError(f"{path} has no chat template (chat_template.json, chat_template.jinja or "
+                         "tokenizer_config.json); copy it from the checkpoint's download")
+    processor.image_processor.size = {"shortest_edge": cfg.min_pixels, "longest_edge": cfg.max_pixels}
+    processor.tokenizer.padding_side = "left"
+    return processor
+
+
+def _device_map(device: str | torch.device) -> dict[str, str] | None:
+    """Load straight onto `device` (no fp32 host copy); ZeRO-3 partitions the weights itself (no map)."""
+    return None if is_deepspeed_zero3_enabled() else {"": str(torch.device(device))}
+
+
+def load_model_folder(path: str | Path, cfg: TaihriModelConfig, device: str | torch.device = "cpu"):
+    """(model, processor) of a Qwen-VL folder (a download or our `final`) in `model.dtype`, placed on `device`.
+
+    Grammar tokens missing from the tokenizer are added and their embeddings initialised.
+    """
     path = Path(path)
     if not (path / "config.json").exists():
-        raise FileNotFoundError(f"{path} holds no saved model (config.json); pass the `final` folder "
-                                "of an SFT/RFT run as ckpt=")
-    _, model_cls, processor_cls = _BACKBONES[cfg.backbone]
-    dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-    processor = processor_cls.from_pretrained(path)
-    processor.tokenizer.padding_side = "left"
-    model = model_cls.from_pretrained(path, dtype=dtype)
-    return model.to(device).eval(), processor
+        raise FileNotFoundError(f"{path} holds no model (config.json); set model.pretrained_path (or "
+                                "TAIHRI_BASE_MODEL) to a downloaded Qwen-VL folder, or ckpt= to a trained `final`")
+    model_cls = _BACKBONES[cfg.backbone][1]
+    processor = load_processor(path, cfg)
+    tok = processor.tokenizer
+    before = len(tok)
+    tok.add_tokens([t for t in GRAMMAR_TOKENS if tok.convert_tokens_to_ids(t) in (None, tok.unk_token_id)])
+    model = model_cls.from_pretrained(path, dtype=resolve_dtype(cfg.dtype, device), device_map=_device_map(device),
+                                      attn_implementation=resolve_attention(cfg.attn_implementation, device))
+    if len(tok) > before:
+        model.resize_token_embeddings(len(tok))
+        init_grammar_embeddings(model, tok, list(range(before, len(tok))))
+        log.info("added %d grammar tokens to %s", len(tok) - before, path)
+    return model, processor
+
+
+def build_model_and_processor(cfg: TaihriModelConfig, device: str | torch.device = "cpu"):
+    """(model, processor): the folder `model.pretrained_path`, or the tiny random init when `model.random_init`."""
+    if cfg.pretrained_path:
+        return load_model_folder(cfg.pretrained_path, cfg, device)
+    if not cfg.random_init:
+        raise ValueError("model.pretrained_path is not set: export TAIHRI_BASE_MODEL=<downloaded Qwen3-VL folder> "
+                         "or pass model.pretrained_path=<folder> (model.random_init=true builds the tiny CPU model)")
+    torch.manual_seed(cfg.init_seed)
+    tok = build_tokenizer(cfg.tiny.bpe_vocab_size)
+    model = _BACKBONES[cfg.backbone][1]._from_config(
+        _tiny_config(cfg, tok), dtype=resolve_dtype(cfg.dtype, device),
+        attn_implementation=resolve_attention(cfg.attn_implementation, device))
+    init_grammar_embeddings(model, tok, tok.convert_tokens_to_ids(list(GRAMMAR_TOKENS)))
+    processor = _BACKBONES[cfg.backbone][2](image_processor=build_image_processor(cfg, 16, 2), tokenizer=tok,
+                                            chat_template=CHAT_TEMPLATE)
+    return model.to(device), processor

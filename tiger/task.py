@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from common.body.mano_ik import mano_joints_from_pose, solve_mano_ik
 from common.training import TrainTask
-from tiger.config import TigerDataConfig, TigerModelConfig
+from tiger.config import PriorConfig, TigerDataConfig, TigerModelConfig
 from tiger.data.dataset import TigerDataset
 from tiger.evaluation import Prediction, sample_metrics, summarise
 from tiger.model.losses import tiger_losses
@@ -25,26 +25,47 @@ log = logging.getLogger(__name__)
 MODEL_INPUTS = ("image", "K", "prior", "root_depth")
 
 
+def check_real_data_inputs(data: TigerDataConfig) -> None:
+    """Fail at start-up when a released dataset would silently meet a stand-in (MANO) or lack a required path."""
+    if not data.real:
+        return
+    if data.root is None:
+        raise FileNotFoundError(f"data.source={data.source} needs data.root (docs/tiger.md#{data.source})")
+    if data.mano_dir is None and not data.allow_standin_mano:
+        raise FileNotFoundError(
+            f"data.source={data.source} needs the real MANO model: set paths.body_models (env EHP_BODY_MODELS) or "
+            "data.mano_dir to the folder holding mano/MANO_RIGHT.pkl; data.allow_standin_mano=true uses the "
+            "generated stand-in on purpose (docs/tiger.md)")
+    if data.source == "obman" and None in (data.shapenet_root, data.train_ids, data.eval_ids):
+        raise FileNotFoundError("ObMan needs data.shapenet_root (ShapeNetCore.v2) and gSDF's split lists "
+                                "data.train_ids / data.eval_ids (train_87k.json / test_6k.json), docs/tiger.md#obman")
+
+
+def synthetic_root(data: TigerDataConfig, cache_root: Path) -> Path:
+    """Root of the synthetic set: data.root as written (by any spec), else a cache folder keyed by everything
+    that determines the set (layout version, seed, image size), written on first use."""
+    from common.cache import cache_key, cache_path
+    from tiger.data.synthetic import LAYOUT_VERSION, SPEC_FILE, SceneSpec, ensure_synthetic_dexycb
+
+    spec = SceneSpec(image_hw=list(data.image_hw), seed=data.seed)
+    if data.root is not None and (Path(data.root) / SPEC_FILE).is_file():
+        return Path(data.root)
+    root = Path(data.root) if data.root else cache_path(cache_root, "tiger_synthetic",
+                                                        cache_key(LAYOUT_VERSION, spec), "")
+    return ensure_synthetic_dexycb(root, spec)
+
+
 def build_sources(data: TigerDataConfig, cache_root: Path) -> tuple[Any, Any]:
     """(train, eval) frame sources of the configured dataset (writing the synthetic set when needed)."""
-    if data.name == "obman":
+    check_real_data_inputs(data)
+    if data.source == "obman":
         from tiger.data.obman import ObManHandObject
 
-        if data.root is None or data.shapenet_root is None:
-            raise FileNotFoundError("ObMan needs data.root and data.shapenet_root (docs/tiger.md#obman)")
-        return tuple(ObManHandObject(data.root, split, data.shapenet_root, max_samples=data.max_samples)
-                     for split in (data.train_split, data.eval_split))
+        return tuple(ObManHandObject(data.root, split, data.shapenet_root, ids, max_samples=data.max_samples)
+                     for split, ids in ((data.train_split, data.train_ids), (data.eval_split, data.eval_ids)))
     from tiger.data.dexycb import DexYCBHandObject
 
-    root = data.root
-    if data.name == "synthetic":
-        from tiger.data.synthetic import SPEC_FILE, SceneSpec, ensure_synthetic_dexycb
-
-        root = root or str(cache_root / "tiger_synthetic")
-        if not (Path(root) / SPEC_FILE).is_file():
-            ensure_synthetic_dexycb(root, SceneSpec(image_hw=list(data.image_hw), seed=data.seed))
-    elif root is None:
-        raise FileNotFoundError("DexYCB needs data.root (docs/tiger.md#dexycb)")
+    root = synthetic_root(data, cache_root) if data.source == "synthetic" else data.root
     return tuple(DexYCBHandObject(root, split, data.mano_dir, data.max_samples)
                  for split in (data.train_split, data.eval_split))
 
@@ -59,30 +80,61 @@ class TigerTask(TrainTask):
         self._datasets = datasets
         self._mano: nn.Module | None = None
 
-    def prior_source(self) -> PriorSource:
-        """The configured prior source (cached per category under the cache root unless configured)."""
-        from common.data.synthetic import OBJECT_CATEGORIES
-
+    def prior_config(self) -> PriorConfig:
+        """model.prior with the generated-prior cache folder defaulting to <paths.cache_dir>/tiger_priors."""
         prior_cfg = self.model_cfg.prior
         if prior_cfg.cache_dir is None:
             prior_cfg = replace(prior_cfg, cache_dir=str(self.cache_root / "tiger_priors"))
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        vocabulary = list(OBJECT_CATEGORIES) if self.data_cfg.name == "synthetic" else None
-        return build_prior_source(prior_cfg, vocabulary, device)
+        return prior_cfg
+
+    def vocabulary(self) -> list[str] | None:
+        """Category vocabulary captions are mapped onto: the synthetic categories, or free text on real data."""
+        from common.data.synthetic import OBJECT_CATEGORIES
+
+        return None if self.data_cfg.real else list(OBJECT_CATEGORIES)
+
+    def prior_source(self) -> PriorSource:
+        """The configured prior source (the generated prior is read from its offline cache, which is built
+        here first only when model.prior.build_cache asks for it)."""
+        try:
+            return build_prior_source(self.prior_config(), self.data_cfg, self.vocabulary())
+        except FileNotFoundError:
+            if not (self.model_cfg.prior.source == "generated" and self.model_cfg.prior.build_cache):
+                raise
+        log.info("model.prior.build_cache=true: running the offline prior stage now")
+        self.make_priors()
+        return build_prior_source(self.prior_config(), self.data_cfg, self.vocabulary())
+
+    def make_priors(self, components: Any = None) -> Path:
+        """Run the offline generated-prior stage on both splits (in this process, GPU when present)."""
+        from common.device import default_device
+        from tiger.prior import make_prior_cache
+
+        sources = build_sources(self.data_cfg, self.cache_root)
+        return make_prior_cache(self.prior_config(), self.data_cfg, list(sources), self.vocabulary(),
+                                str(default_device()), components)
 
     def datasets(self) -> tuple[TigerDataset, TigerDataset]:
         """(train, eval) TigerDatasets, built once."""
         if self._datasets is None:
             train_src, eval_src = build_sources(self.data_cfg, self.cache_root)
             prior = self.prior_source()
-            memoise = self.data_cfg.name == "synthetic"
+            memoise = not self.data_cfg.real
             args = (prior, self.model_cfg.input_size, self.data_cfg.gt_points, self.data_cfg.crop_scale,
-                    self.model_cfg.prior.icp_starts, self.model_cfg.prior.icp_iterations, memoise)
+                    self.model_cfg.prior.icp_starts, self.model_cfg.prior.icp_iterations, memoise, self.cache_root)
             self._datasets = (TigerDataset(train_src, *args), TigerDataset(eval_src, *args))
         return self._datasets
 
+    def check_inputs(self) -> None:
+        """Start-up checks: real data has its real inputs, the prior source can be built (cache, bank)."""
+        check_real_data_inputs(self.data_cfg)
+        self.prior_source()
+
     def build_model(self) -> nn.Module:
-        return TigerNet(self.model_cfg)
+        """TigerNet with its encoders initialised from the configured published weights (model.*_init)."""
+        model = TigerNet(self.model_cfg)
+        model.init_encoders()
+        return model
 
     def train_dataset(self) -> Dataset:
         return self.datasets()[0]
@@ -104,6 +156,7 @@ class TigerTask(TrainTask):
 
     def mano(self) -> nn.Module:
         """MANO (flat mean, zero shape as gSDF's IK) turning predicted joints into hand vertices."""
+        check_real_data_inputs(self.data_cfg)
         if self._mano is None:
             from common.body import load_mano
 
@@ -111,40 +164,42 @@ class TigerTask(TrainTask):
         return self._mano
 
     @torch.no_grad()
-    def predict(self, model: nn.Module, batch: dict[str, Tensor], prior_only: bool = False
-                ) -> tuple[TigerOutput, Tensor, Tensor]:
-        """(network output, object points (B,N,3), hand vertices (B,778,3)); `prior_only` places the scaled
-        raw prior at the predicted centre instead of the refined shape (the no-refinement baseline)."""
+    def forward_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[TigerOutput, Tensor, Tensor, Tensor]:
+        """(network output, refined object points (B,N,3), raw prior scaled and placed at the predicted centre
+        (B,N,3) -- the no-refinement baseline --, hand vertices (B,778,3) from IK of the predicted joints)."""
         batch = {k: v.to(next(model.parameters()).device) for k, v in batch.items()}
         out = model(*(batch[k] for k in MODEL_INPUTS))
-        objects = out.object_points
-        if prior_only:
-            objects = self.model_cfg.object_scale * batch["prior"] + out.object_centre.unsqueeze(1)
+        raw_prior = self.model_cfg.object_scale * batch["prior"] + out.object_centre.unsqueeze(1)
         mano = self.mano()
         ik = solve_mano_ik(out.hand_joints.float().cpu(), mano)
         verts, _ = mano_joints_from_pose(mano, ik)
-        return out, objects.float().cpu(), verts
+        return out, out.object_points.float().cpu(), raw_prior.float().cpu(), verts
 
-    def predictions(self, model: nn.Module, loader: DataLoader, prior_only: bool = False) -> list[Prediction]:
-        """Predictions with their ground truth for every sample of the loader."""
+    def predictions(self, model: nn.Module, loader: DataLoader) -> list[Prediction]:
+        """Refined and raw-prior predictions with their ground truth for every sample of the loader."""
         dataset: TigerDataset = loader.dataset
         faces = np.asarray(self.mano().faces, np.int64)
         preds = []
         for batch in loader:
-            _, objects, hands = self.predict(model, batch, prior_only)
+            _, objects, priors, hands = self.forward_batch(model, batch)
             for k, idx in enumerate(batch["index"].tolist()):
                 gt_obj, gt_hand, category = dataset.gt_meshes(idx)
-                preds.append(Prediction(objects[k].numpy(), (hands[k].numpy(), faces), gt_obj, (gt_hand, faces),
+                preds.append(Prediction({"refined": objects[k].numpy(), "raw_prior": priors[k].numpy()},
+                                        (hands[k].numpy(), faces), gt_obj, (gt_hand, faces),
                                         float(batch["occlusion"][k]), category))
         return preds
 
-    def score(self, preds: list[Prediction]) -> tuple[dict[str, float], list[dict[str, float]]]:
-        """(summary with CD_o median first, per-sample metrics)."""
+    def score(self, preds: list[Prediction]) -> tuple[dict[str, float], list[dict[str, dict[str, float]]]]:
+        """(summary: refined metrics, CD_o median first, then the raw prior's under `raw_prior/`; per-sample
+        metrics of every variant)."""
         per_sample = [sample_metrics(p, self.data_cfg.eval_num_samples, self.data_cfg.eval_icp, seed=i)
                       for i, p in enumerate(preds)]
-        return summarise(per_sample), per_sample
+        refined = summarise([s["refined"] for s in per_sample])
+        raw = summarise([s["raw_prior"] for s in per_sample])
+        return {**refined, **{f"raw_prior/{k}": v for k, v in raw.items()}}, per_sample
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
+        """Refined-shape metrics, then the same metrics of the raw prior at the predicted centre (`raw_prior/`)."""
         summary, _ = self.score(self.predictions(model, loader))
         return summary

@@ -1,7 +1,9 @@
-"""SMPL and MANO access through smplx: real model files when given, generated stand-ins otherwise.
+"""SMPL, SMPL-H and MANO access through smplx: real model files when given, generated stand-ins otherwise.
 
 Layout of a body-model folder (real or stand-in): `smpl/SMPL_{NEUTRAL,MALE,FEMALE}.pkl`,
-`mano/MANO_{RIGHT,LEFT}.pkl`, optionally `smpl_parts_dense.pkl` (BEHAVE's 14-part map).
+`mano/MANO_{RIGHT,LEFT}.pkl`, optionally `smplh/SMPLH_{MALE,FEMALE}.pkl` and `smpl_parts_dense.pkl`
+(BEHAVE's 14-part map). The official pickles load as downloaded (chumpy arrays are read without chumpy,
+see common/body/pickles.py).
 Stand-ins are procedural capsule bodies/hands with the real trees and vertex counts; every output made
 with them must say "stand-in".
 """
@@ -9,7 +11,6 @@ with them must say "stand-in".
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,29 @@ from common.body.constants import (
     SMPL_PART_NAMES,
 )
 from common.body.mano_ik import ManoIKResult, mano_joints_from_pose, mano_template_joints21, solve_mano_ik
+from common.body.pickles import read_model_pickle
 from common.body.standin import PARTS_FILE, ensure_standins
 
 __all__ = [
-    "MANO_JOINT_NAMES", "MANO_JOINT_NAMES_16", "MANO_PARENTS_16", "MANO_PARENTS_21", "MANO_TIP_VERTEX_IDS",
-    "SMPL_JOINT_NAMES", "SMPL_PARENTS", "SMPL_PART_NAMES", "ManoIKResult", "is_standin", "load_mano", "load_smpl",
-    "mano_joints21", "mano_joints_from_pose", "mano_template_joints21", "smpl_part_labels", "solve_mano_ik",
+    "MANO_JOINT_NAMES",
+    "MANO_JOINT_NAMES_16",
+    "MANO_PARENTS_16",
+    "MANO_PARENTS_21",
+    "MANO_TIP_VERTEX_IDS",
+    "SMPL_JOINT_NAMES",
+    "SMPL_PARENTS",
+    "SMPL_PART_NAMES",
+    "ManoIKResult",
+    "is_standin",
+    "load_mano",
+    "load_smpl",
+    "load_smplh",
+    "mano_joints21",
+    "mano_joints_from_pose",
+    "mano_template_joints21",
+    "read_model_pickle",
+    "smpl_part_labels",
+    "solve_mano_ik",
     "standin_dir",
 ]
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,20 +79,14 @@ def _model_file(model_dir: str | Path | None, sub: str, filename: str, site: str
 
 def _read_standin_flag(path: Path) -> bool:
     """True when the pickle at `path` carries the `standin` key."""
-    with open(path, "rb") as f:
-        return bool(pickle.load(f, encoding="latin1").get("standin", False))
+    return bool(read_model_pickle(path).get("standin", False))
 
 
 def _build(cls: type[smplx.SMPL], path: Path, **kwargs: Any) -> smplx.SMPL:
-    """Instantiate an smplx model from `path`, tagging `is_standin`; explains the chumpy dependency."""
-    try:
-        model = cls(str(path), **kwargs)
-        model.is_standin = _read_standin_flag(path)
-    except ModuleNotFoundError as err:
-        if "chumpy" not in str(err):
-            raise
-        raise ModuleNotFoundError(f"{path} stores chumpy arrays (official SMPL/MANO release): `pip install chumpy` "
-                                  "or convert it with smplx's tools/clean_ch.py") from err
+    """Instantiate an smplx model from the pickle at `path` (chumpy-free), tagging `is_standin`."""
+    data = read_model_pickle(path)
+    model = cls(str(path), data_struct=smplx.utils.Struct(**data), **kwargs)
+    model.is_standin = bool(data.get("standin", False))
     return model
 
 
@@ -83,6 +95,12 @@ def load_smpl(model_dir: str | Path | None = None, gender: str = "neutral",
     """smplx.SMPL from `model_dir` (folder with smpl/SMPL_<GENDER>.pkl) or the stand-in when None."""
     path = _model_file(model_dir, "smpl", f"SMPL_{gender.upper()}.pkl", "https://smpl.is.tue.mpg.de")
     return _build(smplx.SMPL, path, gender=gender, **smplx_kwargs)
+
+
+def load_smplh(model_dir: str | Path, gender: str = "male", **smplx_kwargs: Any) -> smplx.SMPLH:
+    """smplx.SMPLH from `model_dir` (folder with smplh/SMPLH_<GENDER>.pkl); there is no stand-in SMPL-H."""
+    path = _model_file(model_dir, "smplh", f"SMPLH_{gender.upper()}.pkl", "https://mano.is.tue.mpg.de")
+    return _build(smplx.SMPLH, path, gender=gender, **smplx_kwargs)
 
 
 def load_mano(model_dir: str | Path | None = None, is_rhand: bool = True, **kw: Any) -> smplx.MANO:
@@ -119,8 +137,7 @@ def smpl_part_labels(model_dir: str | Path | None = None) -> np.ndarray:
                 f"{path} not found: copy data/smpl_parts_dense.pkl of "
                 "https://github.com/xiexh20/behave-dataset there (the stand-in part map only fits the "
                 "stand-in SMPL, see scripts/make_body_models.py).")
-    with open(path, "rb") as f:
-        parts = pickle.load(f, encoding="latin1")
+    parts = read_model_pickle(path)
     labels = np.full(6890, -1, dtype=np.int64)
     for name, ids in parts.items():
         labels[np.asarray(ids, dtype=np.int64)] = SMPL_PART_NAMES.index(name)

@@ -92,7 +92,11 @@ def quaternion_multiply(a: Tensor, b: Tensor) -> Tensor:
 
 
 def rot6d_to_matrix(d6: Tensor) -> Tensor:
-    """(...,6) 6D rotation (Zhou et al. 2019; first two rows, pytorch3d layout) -> (...,3,3), Gram-Schmidt."""
+    """(...,6) 6D rotation -> (...,3,3) by Gram-Schmidt: THE project convention (rows, pytorch3d layout).
+
+    d6 = (a1, a2) are the first two ROWS of the matrix: row0 = a1/|a1|, row1 = a2 minus its row0 part,
+    normalised, row2 = row0 x row1. Stacking them as columns instead gives the transpose; use this only.
+    """
     a1, a2 = d6[..., :3], d6[..., 3:]
     b1 = torch.nn.functional.normalize(a1, dim=-1)
     b2 = torch.nn.functional.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)

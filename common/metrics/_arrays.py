@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-
-ArrayLike = np.ndarray | torch.Tensor
 
 
 def to_numpy(x: Any, dtype: type = np.float64) -> np.ndarray:
-    """Convert a numpy array, torch tensor (any device/dtype) or nested list to a numpy array of `dtype`."""
-    if isinstance(x, torch.Tensor):
+    """Convert a numpy array, torch tensor (any device/dtype) or nested list to a numpy array of `dtype`.
+
+    torch is not imported here: a tensor is recognised by its `detach` method (COCO-only users stay light).
+    """
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
         x = x.detach().cpu()
-        x = x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+        x = x.float() if x.dtype.is_floating_point and x.element_size() < 4 else x
         x = x.numpy()
     return np.asarray(x, dtype=dtype)
 

@@ -6,9 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from common.geometry import apply_similarity, similarity_procrustes
 from common.metrics._arrays import check_points, joint_mask, masked_mean, row_norm, to_numpy
 
 
@@ -77,6 +75,10 @@ def root_aligned_mpjpe(pred: Any, gt: Any, root: int | Sequence[int] = 0, valid:
 
 def pa_mpjpe(pred: Any, gt: Any, valid: Any = None) -> float:
     """MPJPE after a per-sample similarity Procrustes of pred onto gt fitted on the valid joints."""
+    import torch
+
+    from common.geometry import apply_similarity, similarity_procrustes
+
     p, g = to_numpy(pred), to_numpy(gt)
     check_points(p, g)
     mask = joint_mask(valid, p.shape[:-1])

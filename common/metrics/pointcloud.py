@@ -1,4 +1,4 @@
-"""Point-set metrics with KD-trees: Chamfer distance, F-score, and area-weighted mesh surface sampling."""
+"""Point-set metrics with KD-trees: Chamfer distance and F-score (meshes sampled by common.geometry.meshes)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from common.geometry.meshes import sample_surface
 from common.metrics._arrays import to_numpy
 
 Mesh = tuple[Any, Any]
@@ -55,27 +56,6 @@ def chamfer_distance(a: Any, b: Any, squared: bool = True, workers: int = -1) ->
 def f_score(a: Any, b: Any, threshold: float, workers: int = -1) -> float:
     """F-score at `threshold` (input units): P = frac of a within threshold of b, R = frac of b near a."""
     return fscore_from_distances(*nearest_distances(a, b, workers), threshold)
-
-
-def sample_surface(verts: Any, faces: Any, count: int, seed: int | np.random.Generator = 0) -> np.ndarray:
-    """`count` points (count, 3) drawn uniformly on a triangle mesh surface (area-weighted), seeded."""
-    v = _points(verts, "verts")
-    f = to_numpy(faces, dtype=np.int64)
-    if f.ndim != 2 or f.shape[1] != 3 or len(f) == 0:
-        raise ValueError(f"faces must be a non-empty (F, 3) integer array, got shape {f.shape}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    tri = v[f]
-    edge1, edge2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-    area = 0.5 * np.linalg.norm(np.cross(edge1, edge2), axis=1)
-    cumulative = np.cumsum(area)
-    if cumulative[-1] <= 0:
-        raise ValueError("mesh has zero surface area")
-    face_idx = np.searchsorted(cumulative, rng.random(count) * cumulative[-1], side="right")
-    face_idx = np.minimum(face_idx, len(f) - 1)
-    uv = rng.random((count, 2))
-    flip = uv.sum(1) > 1.0
-    uv[flip] = 1.0 - uv[flip]
-    return tri[face_idx, 0] + uv[:, :1] * edge1[face_idx] + uv[:, 1:] * edge2[face_idx]
 
 
 def is_mesh(shape: Any) -> bool:

@@ -67,10 +67,20 @@ def load_model_weights(model: torch.nn.Module, path: str | Path, strict: bool = 
         path = found[0]
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist; set ckpt=<run_dir>/checkpoints/final")
-    if path.suffix == ".safetensors":
-        state = load_file(str(path))
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("model", state)
-    model.load_state_dict(state, strict=strict)
+    try:
+        if path.suffix == ".safetensors":
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("model", state) if isinstance(state, dict) else state
+    except Exception as err:  # truncated file, not a checkpoint, or a pickle that would run code
+        raise ValueError(f"cannot read checkpoint {path}: {type(err).__name__}: {str(err).splitlines()[0]} "
+                         "(truncated or not a weights file; pass a step_*/best/final folder)") from err
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict")
+    try:
+        model.load_state_dict(state, strict=strict)
+    except RuntimeError as err:
+        raise ValueError(f"checkpoint {path} does not fit {type(model).__name__} (was it trained with another "
+                         f"model config?): {err}") from err
     return model

@@ -35,8 +35,22 @@ class TrainTask(abc.ABC):
         """Loss of one micro-batch (already on the model's device) and scalars to log."""
 
     def evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
-        """Metrics on the eval loader (the Trainer calls it under no_grad, in eval mode, on rank 0)."""
+        """Metrics on the eval loader (under no_grad, in eval mode, on rank 0) when `predict` is not given."""
         return {}
+
+    def predict(self, model: nn.Module, batch: Any) -> Any:
+        """Optional: outputs of one eval batch (CPU tensors/arrays, first dim = batch; randomness from the
+        sample index). With `compute_metrics` it lets the Trainer shard evaluation over all ranks."""
+        raise NotImplementedError
+
+    def compute_metrics(self, outputs: list[Any]) -> dict[str, float]:
+        """Optional: metrics from every batch's `predict` output, in dataset order (called on rank 0)."""
+        raise NotImplementedError
+
+    def shards_evaluation(self) -> bool:
+        """Whether this task implements `predict` and `compute_metrics` (sharded evaluation)."""
+        cls = type(self)
+        return cls.predict is not TrainTask.predict and cls.compute_metrics is not TrainTask.compute_metrics
 
     def parameters_to_train(self, model: nn.Module) -> Iterable[nn.Parameter]:
         """Parameters given to the optimiser (default: those with requires_grad)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,23 @@ def test_slurm_launcher_preset_composes():
 def test_multirun_sweep_overrides_compose():
     cfg = compose_cfg(["experiment=" + EXPERIMENTS[0], "seed=2", "trainer.lr=3e-4"])
     assert cfg.seed == 2 and cfg.trainer.lr == pytest.approx(3e-4)
+
+
+DOCUMENTED = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted(CONFIGS.rglob("*.yaml"))]
+
+
+@pytest.mark.parametrize("doc", DOCUMENTED, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_documented_commands_name_existing_experiments_and_scripts(doc):
+    text = doc.read_text()
+    stale = sorted({e for e in re.findall(r"experiment=([A-Za-z0-9_]+/[A-Za-z0-9_]+)", text)
+                    if not (CONFIGS / "experiment" / f"{e}.yaml").exists()})
+    stale += sorted({s for s in re.findall(r"scripts/([A-Za-z0-9_]+\.py)", text)
+                     if not (REPO / "scripts" / s).exists()})
+    assert not stale, f"{doc.relative_to(REPO)} mentions {stale}, which do not exist"
+
+
+def test_debug_group_composes_for_every_paper():
+    for paper in PAPERS:
+        experiment = next(e for e in EXPERIMENTS if e.startswith(paper + "/"))
+        cfg = compose_cfg([f"experiment={experiment}", f"debug={paper}"])
+        assert cfg.trainer.max_steps <= 2 and cfg.trainer.progress_bar is False

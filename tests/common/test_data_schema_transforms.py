@@ -7,13 +7,7 @@ import pytest
 
 from common.data import schema as S
 from common.data.schema import SchemaError, validate_sample
-from common.data.transforms import (
-    color_jitter,
-    hflip,
-    inverse_crop,
-    rescale_to_focal,
-    top_down_crop,
-)
+from common.data.transforms import apply_affine, box_to_center_size, crop_affine_matrix, inverse_crop
 
 
 def _project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -67,11 +61,17 @@ def test_named_dimensions_must_agree_and_clips_need_leading_time() -> None:
         validate_sample(clip)
 
 
+def _crop(sample: dict, out_hw: tuple[int, int], box, padding: float, rot: float = 0.0, scale: float = 1.0) -> dict:
+    """A top-down crop built from the transform primitives (as posellm.crop does)."""
+    center, size = box_to_center_size(box, out_hw[1] / out_hw[0], padding)
+    return apply_affine(sample, crop_affine_matrix(center, size * scale, out_hw, rot), out_hw)
+
+
 @pytest.mark.parametrize("rot", [0.0, 33.0])
-def test_top_down_crop_round_trip_and_reprojection(rot: float) -> None:
+def test_crop_round_trip_and_reprojection(rot: float) -> None:
     rng = np.random.default_rng(2)
     sample = _sample(rng)
-    out = top_down_crop(sample, (64, 48), padding=1.25, rot_deg=rot, scale=1.1)
+    out = _crop(sample, (64, 48), sample[S.BOX], padding=1.25, rot=rot, scale=1.1)
     assert out[S.IMAGE].shape == (3, 64, 48) and out[S.MASK].shape == (64, 48)
     np.testing.assert_allclose(_project(out[S.JOINTS_CAM], out[S.K]), out[S.JOINTS_2D], atol=1e-3)
     back = inverse_crop(out[S.JOINTS_2D], out[S.CROP_AFFINE])
@@ -84,46 +84,6 @@ def test_crop_moves_image_content_with_the_points() -> None:
     u, v = np.round(sample[S.JOINTS_2D][0]).astype(int)
     sample[S.JOINTS_2D] = np.array([[u, v]], np.float32)
     sample[S.IMAGE][:, v, u] = 1.0
-    out = top_down_crop(sample, (96, 96), box=(u - 20, v - 20, u + 17, v + 23), padding=1.0)
+    out = _crop(sample, (96, 96), (u - 20, v - 20, u + 17, v + 23), padding=1.0)
     peak = np.unravel_index(np.argmax(out[S.IMAGE][0]), (96, 96))[::-1]
     np.testing.assert_allclose(peak, out[S.JOINTS_2D][0], atol=1.0)
-    scaled = rescale_to_focal(sample, 1000.0 / 3.1)
-    peak = np.unravel_index(np.argmax(scaled[S.IMAGE][0]), scaled[S.IMAGE].shape[1:])[::-1]
-    np.testing.assert_allclose(peak, scaled[S.JOINTS_2D][0], atol=1.0)
-
-
-def test_rescale_to_focal_sets_focal_and_keeps_projection() -> None:
-    sample = _sample(np.random.default_rng(4))
-    out = rescale_to_focal(sample, 1000.0)
-    assert out[S.K][0, 0] == pytest.approx(1000.0)
-    assert out[S.IMAGE].shape[1:] == (600, 800)
-    np.testing.assert_allclose(_project(out[S.JOINTS_CAM], out[S.K]), out[S.JOINTS_2D], atol=2e-3)
-    back = inverse_crop(out[S.JOINTS_2D], out[S.CROP_AFFINE])
-    np.testing.assert_allclose(back, sample[S.JOINTS_2D], atol=1e-4)
-
-
-def test_hflip_swaps_sides_keeps_projection_and_is_an_involution() -> None:
-    sample = _sample(np.random.default_rng(5))
-    u, v = np.round(sample[S.JOINTS_2D][1]).astype(int)
-    sample[S.IMAGE][:, v, u] = 1.0
-    out = hflip(sample)
-    assert out[S.K][0, 0] > 0
-    np.testing.assert_allclose(_project(out[S.JOINTS_CAM], out[S.K]), out[S.JOINTS_2D], atol=1e-3)
-    np.testing.assert_allclose(out[S.JOINTS_2D][2], [159, 0] + sample[S.JOINTS_2D][1] * [-1, 1], atol=1e-4)
-    assert out[S.IMAGE][0, v, 159 - u] == 1.0
-    np.testing.assert_allclose(out[S.JOINTS_CAM][2], sample[S.JOINTS_CAM][1] * [-1, 1, 1], atol=1e-6)
-    twice = hflip(out)
-    for key in (S.JOINTS_2D, S.JOINTS_CAM, S.K, S.IMAGE, S.BOX):
-        np.testing.assert_allclose(twice[key], sample[key], atol=1e-4)
-
-
-def test_color_jitter_stays_in_range_and_leaves_geometry() -> None:
-    rng = np.random.default_rng(6)
-    sample = _sample(rng)
-    sample[S.IMAGE] = rng.random((3, 120, 160)).astype(np.float32)
-    same = color_jitter(sample, rng, 0.0, 0.0, 0.0, 0.0)
-    np.testing.assert_allclose(same[S.IMAGE], sample[S.IMAGE], atol=1e-5)
-    out = color_jitter(sample, rng)
-    assert out[S.IMAGE].min() >= 0 and out[S.IMAGE].max() <= 1
-    assert not np.allclose(out[S.IMAGE], sample[S.IMAGE])
-    assert out[S.JOINTS_2D] is sample[S.JOINTS_2D]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -28,8 +31,11 @@ class NoisyLinearData(Dataset):
 class ToyTask(TrainTask):
     """MLP with dropout trained with MSE; eval reports mse (lower is better)."""
 
-    def __init__(self, fail_at_step: int | None = None, train_size: int = 37):
+    def __init__(self, fail_at_step: int | None = None, train_size: int = 37, signal_at: int | None = None,
+                 nan_at: int | None = None, nan_eval: bool = False, fail_eval_call: int | None = None):
         self.fail_at_step, self.train_size, self.calls = fail_at_step, train_size, 0
+        self.signal_at, self.nan_at, self.nan_eval = signal_at, nan_at, nan_eval
+        self.fail_eval_call, self.eval_calls = fail_eval_call, 0
 
     def build_model(self) -> nn.Module:
         return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 2))
@@ -44,9 +50,29 @@ class ToyTask(TrainTask):
         self.calls += 1
         if self.fail_at_step is not None and self.calls == self.fail_at_step:
             raise KeyboardInterrupt("simulated interruption")
+        if self.calls == self.signal_at:
+            os.kill(os.getpid(), signal.SIGTERM)  # delivered to the Trainer's handler: checkpoint at the step end
         loss = ((model(batch["x"]) - batch["y"]) ** 2).mean()
-        return loss, {}
+        return (loss * float("nan") if self.calls == self.nan_at else loss), {}
 
     def evaluate(self, model, loader):
+        self.eval_calls += 1
+        if self.eval_calls == self.fail_eval_call:
+            raise MemoryError("simulated crash during evaluation")
         errs = [((model(b["x"]) - b["y"]) ** 2).mean(dim=1) for b in loader]
-        return {"mse": torch.cat(errs).mean().item()}
+        return {"mse": float("nan") if self.nan_eval else torch.cat(errs).mean().item()}
+
+
+class ShardedToyTask(ToyTask):
+    """ToyTask evaluated through predict/compute_metrics (the Trainer shards it over ranks)."""
+
+    def eval_dataset(self) -> Dataset:
+        return NoisyLinearData(21, offset=10_000)  # not a multiple of 2 ranks x batch size
+
+    def predict(self, model, batch):
+        return {"err": ((model(batch["x"]) - batch["y"]) ** 2).mean(dim=1).cpu(), "x0": batch["x"][:, 0].cpu()}
+
+    def compute_metrics(self, outputs):
+        err = torch.cat([o["err"] for o in outputs])
+        x0 = torch.cat([o["x0"] for o in outputs])
+        return {"mse": err.mean().item(), "n": float(len(err)), "order": float((x0 * torch.arange(len(x0))).sum())}

@@ -1,133 +1,129 @@
-"""BEHAVE loader on a tiny fixture written in BEHAVE's exact on-disk layout."""
+"""BEHAVE reading, the CHORE test protocol and `reproduce data=real` on a BEHAVE-format fixture."""
+
+from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
-import torch
-from scipy.spatial.transform import Rotation
+import yaml
 
-from common.body import load_smpl, smpl_part_labels
-from contact.behave import BehaveClips, BehaveLayoutError
-from contact.labels import CONTACT_THRESHOLD_M, NO_CONTACT
+from common.body import smpl_part_labels
+from common.reproduce import Options, reproduce
+from contact.behave import BehaveClips, BehaveLayoutError, centred_window
+from kinematics.behave import chore_test_frames, frame_time, read_root_2d
+from kinematics.behave_frames import load_test_frames
+from tests.contact.behave_fixture import GAP, OCCLUDED, write_behave_fixture
 
-SEQ = "Date01_Sub01_boxsmall_hand"
-FRAMES = ("t0003.000", "t0004.000", "t0005.000")
-WIDTH, HEIGHT = 320, 240
-HALF = np.array([0.15, 0.1, 0.08])                                   # box half extents (m)
-
-
-def write_binary_box_ply(path: Path) -> None:
-    """A box as BEHAVE-style binary little-endian PLY (float xyz, uchar/int face lists)."""
-    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float32) * HALF
-    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
-    header = ("ply\nformat binary_little_endian 1.0\nelement vertex 8\nproperty float x\nproperty float y\n"
-              "property float z\nelement face 6\nproperty list uchar int vertex_indices\nend_header\n")
-    body = corners.astype("<f4").tobytes() + b"".join(
-        np.uint8(4).tobytes() + np.asarray(q, "<i4").tobytes() for q in quads)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(header.encode() + body)
+REPO = Path(__file__).resolve().parents[2]
 
 
-def write_fixture(root: Path) -> dict:
-    rng = np.random.default_rng(0)
-    body, parts = load_smpl(), smpl_part_labels()
-    torso_vertex = int(np.flatnonzero(parts == 11)[0])
-    seq_dir = root / "sequences" / SEQ
-    (root / "split.json").write_text(json.dumps({"train": [SEQ], "test": ["Date03_Sub03_boxsmall_hand"]}))
-    local_to_world = Rotation.from_euler("xyz", [5, -20, 3], degrees=True).as_matrix()
-    cam_trans = np.array([0.3, -0.1, 0.2])
-    cfg_dir = root / "calibs" / "Date01" / "config" / "1"
-    cfg_dir.mkdir(parents=True)
-    (cfg_dir / "config.json").write_text(json.dumps({"rotation": local_to_world.reshape(-1).tolist(),
-                                                     "translation": cam_trans.tolist()}))
-    fx, cx, cy = 300.0, WIDTH / 2 + 3, HEIGHT / 2 - 2
-    color = {"fx": fx, "fy": fx, "cx": cx, "cy": cy, "width": WIDTH, "height": HEIGHT,
-             "opencv": [cx, cy, fx, fx, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}
-    intr = root / "calibs" / "intrinsics" / "1"
-    intr.mkdir(parents=True)
-    (intr / "calibration.json").write_text(json.dumps({"color": color, "depth": color}))
-    write_binary_box_ply(root / "objects" / "boxsmall" / "boxsmall_f1000.ply")
-    seq_dir.mkdir(parents=True)
-    (seq_dir / "info.json").write_text(json.dumps({
-        "config": "../../calibs/Date01/config", "intrinsic": "../../calibs/intrinsics", "cat": "boxsmall",
-        "gender": "male", "empty": None, "beta": None, "kinects": [0, 1, 2, 3]}))
-    K = np.array([[fx, 0, cx], [0, fx, cy], [0, 0, 1]])
-    world_to_cam = np.linalg.inv(np.block([[local_to_world, cam_trans[:, None]], [np.zeros((1, 3)), 1]]))
-    truth = {"world_to_cam": world_to_cam, "K": K, "fits": []}
-    for frame in FRAMES:
-        fdir = seq_dir / frame
-        pose = np.zeros(156)
-        pose[:66] = rng.normal(size=66) * 0.1
-        pose[0:3] = [np.pi, 0, 0]
-        body_trans = np.array([0.0, 0.2, 2.5])
-        with torch.no_grad():
-            verts = body(global_orient=torch.tensor(pose[None, :3], dtype=torch.float32),
-                         body_pose=torch.tensor(np.r_[pose[3:66], np.zeros(6)][None], dtype=torch.float32),
-                         transl=torch.tensor(body_trans[None], dtype=torch.float32)).vertices[0].numpy()
-        angle, obj_trans = rng.normal(size=3) * 0.3, verts[torso_vertex].astype(np.float64)  # box cuts the torso
-        (fdir / "person" / "fit02").mkdir(parents=True)
-        with (fdir / "person" / "fit02" / "person_fit.pkl").open("wb") as f:
-            pickle.dump({"pose": pose, "betas": np.zeros(10), "trans": body_trans}, f)
-        (fdir / "boxsmall" / "fit01").mkdir(parents=True)
-        with (fdir / "boxsmall" / "fit01" / "boxsmall_fit.pkl").open("wb") as f:
-            pickle.dump({"angle": angle, "trans": obj_trans}, f)
-        centre_cam = world_to_cam[:3, :3] @ obj_trans + world_to_cam[:3, 3]
-        u, v = (K @ centre_cam)[:2] / centre_cam[2]
-        image = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
-        cv2.circle(image, (round(u), round(v)), 6, (0, 0, 255), -1)    # BGR red marker at the object centre
-        cv2.imwrite(str(fdir / "k1.color.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 100])
-        mask = np.zeros((HEIGHT, WIDTH), np.uint8)
-        mask[40:200, 60:260] = 255
-        cv2.imwrite(str(fdir / "k1.person_mask.jpg"), mask)
-        cv2.imwrite(str(fdir / "k1.obj_rend_mask.jpg"), np.zeros_like(mask))
-        truth["fits"].append({"pose": pose, "trans": body_trans, "angle": angle, "obj_trans": obj_trans})
-    return truth
+@pytest.fixture(scope="module")
+def behave(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("behave")
+    root, cache = base / "behave", base / "cache"
+    rough = root / "recon_vistracker"                       # where configs/data/*/behave.yaml look by default
+    truth = write_behave_fixture(root, cache, rough)
+    return {"root": root, "cache": cache, "rough": rough, "truth": truth}
 
 
-def test_loader_reads_behave_layout(tmp_path: Path) -> None:
-    truth = write_fixture(tmp_path)
-    body = load_smpl()
+def _clips(behave: dict, split: str, frames: int, **kw: object) -> BehaveClips:
+    return BehaveClips(behave["root"], split, frames, smpl_part_labels(), body_models=None, smplh_standin=True,
+                       cache_dir=behave["cache"], image_size=32, num_points=64, **kw)
+
+
+def test_chair_sequences_indexed_and_gaps_never_bridged(behave: dict) -> None:
+    clips = _clips(behave, "train", 3)
+    seqs = [c.seq for c in clips.clips]
+    assert seqs.count("Date01_Sub06_chairwood_sit") == 2                  # fits under chair/fit01/chair_fit.pkl
+    assert seqs.count("Date01_Sub01_boxsmall_hand") == 1                  # t1-t3; t5-t6 too short after the gap
+    for clip in clips.clips:
+        times = [frame_time(f) for f in clip.frames]
+        assert np.allclose(np.diff(times), 1.0)
+        assert GAP not in clip.frames or "chair" in clip.seq
+
+
+def test_ground_truth_is_the_gendered_smplh_mesh(behave: dict) -> None:
+    clips = _clips(behave, "train", 3)
+    for index in range(len(clips)):
+        clip = clips[index]
+        for t, frame in enumerate(clips.clips[index].frames):
+            expected = behave["truth"]["frames"][(clips.clips[index].seq, frame)]["verts_cam"]
+            np.testing.assert_allclose(clip["body_verts"][t].double().numpy(), expected, atol=2e-4)
+    assert clip["labels"].shape == (3, 64) and (clip["labels"] < 14).any()
+
+
+def test_chore_protocol_frames_and_windows(behave: dict) -> None:
+    keys = chore_test_frames(behave["root"])
+    assert len(keys) == 10 and OCCLUDED not in keys
+    assert all(frame != GAP for seq, frame in keys if "boxsmall" in seq)
+    clips = _clips(behave, "test", 3)
+    windows = clips.test_windows(keys)
+    assert [w.frames[1] for w in windows] == [f for _, f in keys]         # every scored frame is a middle frame
+    assert centred_window(["t0005.000", "t0006.000"], "t0006.000", 3) == ["t0005.000", "t0006.000", "t0006.000"]
+
+
+def test_openpose_root_and_rough_fits(behave: dict) -> None:
     parts = smpl_part_labels()
-    data = BehaveClips(tmp_path, "train", frames=3, body_model=body, part_labels=parts, image_size=64,
-                       num_points=400)
-    assert len(data) == 1
-    clip = data[0]
-    assert clip["images"].shape == (3, 3, 64, 64) and clip["labels"].shape == (3, 400)
-    rot, trans = truth["world_to_cam"][:3, :3], truth["world_to_cam"][:3, 3]
-    for t, fit in enumerate(truth["fits"]):
-        smpl_pose = np.concatenate([fit["pose"][:66], np.zeros(6)])
-        out = body(global_orient=torch.tensor(smpl_pose[None, :3], dtype=torch.float32),
-                   body_pose=torch.tensor(smpl_pose[None, 3:], dtype=torch.float32),
-                   transl=torch.tensor(fit["trans"][None], dtype=torch.float32))
-        verts_cam = out.vertices[0].detach().double().numpy() @ rot.T + trans
-        points = clip["gt_object_points"][t].double().numpy()
-        local = (points - (rot @ fit["obj_trans"] + trans)) @ (rot @ Rotation.from_rotvec(fit["angle"]).as_matrix())
-        assert np.abs(np.abs(local) / HALF).max(axis=1).min() > 0.999         # points lie on the box surface
-        assert np.all(np.abs(local) <= HALF + 1e-4)
-        dist = torch.cdist(torch.as_tensor(points), torch.as_tensor(verts_cam))
-        nearest = dist.argmin(dim=1).numpy()
-        expected = np.where(dist.min(dim=1).values.numpy() < CONTACT_THRESHOLD_M, parts[nearest], NO_CONTACT)
-        np.testing.assert_array_equal(clip["labels"][t].numpy(), expected)
-        np.testing.assert_allclose(clip["body_verts"][t].numpy(), verts_cam, atol=1e-4)
-        with torch.no_grad():                                   # camera-frame SMPL parameters give the same mesh
-            cam = body(global_orient=clip["gt_global_orient"][t:t + 1], body_pose=clip["gt_body_pose"][t:t + 1],
-                       betas=clip["betas"][t:t + 1], transl=clip["gt_transl"][t:t + 1])
-        np.testing.assert_allclose(cam.vertices[0].double().numpy(), verts_cam, atol=1e-4)
-        centre = torch.as_tensor(rot @ fit["obj_trans"] + trans, dtype=torch.float32)
-        uv = (clip["K"][t] @ centre)[:2] / centre[2]
-        red = (clip["images"][t, 0] > 0.6) & (clip["images"][t, 1] < 0.3)
-        ys, xs = torch.nonzero(red, as_tuple=True)
-        assert len(xs) > 0
-        assert abs(xs.float().mean() - uv[0]) < 1.5 and abs(ys.float().mean() - uv[1]) < 1.5
-    assert (clip["labels"] != NO_CONTACT).sum() > 5 and (clip["labels"] == NO_CONTACT).sum() > 5
+    data = load_test_frames(behave["root"], behave["rough"], parts, body_models=None, smplh_standin=True,
+                            cache_dir=behave["cache"])
+    assert len(data.keys) == 10 and set(data.genders) == {"male", "female"}
+    seq, frame = data.keys[0]
+    root = read_root_2d(behave["root"] / "sequences" / seq / frame, 1)
+    np.testing.assert_allclose(data.root_2d[0].numpy(), root)
+    for key, verts in zip(data.keys, data.gt_verts):
+        np.testing.assert_allclose(verts, behave["truth"]["frames"][key]["verts_cam"], atol=2e-4)
+    rough = data.rough_body(**data.rough.as_dict()).vertices.detach().numpy()
+    error = np.linalg.norm(rough - data.gt_verts, axis=-1).mean()
+    assert 0.005 < error < 0.2                                            # perturbed, camera-frame tracker bodies
 
 
 def test_missing_file_names_path_and_docs(tmp_path: Path) -> None:
-    write_fixture(tmp_path)
-    (tmp_path / "split.json").unlink()
-    with pytest.raises(BehaveLayoutError, match=r"split\.json.*docs/contact\.md"):
-        BehaveClips(tmp_path, "train", frames=3, body_model=load_smpl(), part_labels=smpl_part_labels())
+    (tmp_path / "split.json").write_text(json.dumps({"train": ["Date01_Sub01_boxsmall_hand"]}))
+    with pytest.raises(BehaveLayoutError, match=r"Date01_Sub01_boxsmall_hand.*docs/contact\.md"):
+        _clips({"root": tmp_path, "cache": tmp_path / "cache"}, "train", 3)
+
+
+def _fixture_spec(paper: str, keep: set[str], folder: Path, extra: dict[str, list[str]]) -> None:
+    """configs/reproduce/<paper>.yaml reduced to the rows in `keep` (+ published), fixture sizes appended."""
+    spec = yaml.safe_load((REPO / "configs" / "reproduce" / f"{paper}.yaml").read_text())
+    spec.pop("hooks")
+    for table in spec["tables"]:
+        table["rows"] = [r for r in table["rows"] if r["id"] in keep or r["kind"] == "published"]
+        table["orderings"] = [o for o in table.get("orderings", []) if {o["better"], o["worse"]} <= keep]
+        for row in table["rows"]:
+            if "experiment" in row:
+                real = row.setdefault("real", {})
+                real["overrides"] = [*real.get("overrides", []), *extra[row["id"]]]
+    spec["tables"] = [t for t in spec["tables"] if any(r["kind"] != "published" for r in t["rows"])]
+    (folder / f"{paper}.yaml").write_text(yaml.safe_dump(spec))
+
+
+def test_reproduce_real_writes_table1_and_table2(behave: dict, monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    """`scripts/reproduce.py paper=kinematics|contact data=real` on the fixture (rows and experiment configs of
+    configs/reproduce/*.yaml, fixture sizes appended; the data root comes from paths.data_root)."""
+    monkeypatch.setenv("EHP_DATA_ROOT", str(behave["root"].parent))
+    monkeypatch.setenv("EHP_CACHE_DIR", str(behave["cache"]))
+    small = ["data.smplh_standin=true", "data.eval_samples=300", "data.max_frames=3", "trainer.max_steps=20"]
+    _fixture_spec("kinematics", {"neural", "trf", "rough"}, tmp_path, {"neural": small, "trf": small})
+    tiny = ["data.smplh_standin=true", "data.max_test_frames=3", "data.image_size=32", "data.num_points=64",
+            "data.frames=3", "model.img_channels=4", "model.hourglass_stacks=1", "model.hourglass_depth=1",
+            "model.point_hidden=8", "model.gru_hidden=8"]
+    _fixture_spec("contact", {"crrnet", "ours", "rough", "majority"}, tmp_path, {
+        "crrnet": [*tiny, "trainer.max_steps=2", "trainer.eval_every=0", "trainer.ckpt_every=0"],
+        "ours": [*tiny, "pipeline.eval_samples=300", "pipeline.ik_steps=20"]})
+    opts = Options(data="real", seeds=1, jobs=2, results_dir=tmp_path / "results", output_root=tmp_path / "out")
+    written = reproduce(["kinematics", "contact"], opts, directory=tmp_path)
+    results = {paper: json.loads(paths[1].read_text()) for paper, paths in written.items()}
+    for paper, title in (("kinematics", "Table 2"), ("contact", "Table 1")):
+        tables = {t["name"]: t for t in results[paper]["tables"]}
+        table = next(t for name, t in tables.items() if title in name or "trust region" in name)
+        measured = [r for r in table["rows"] if r.get("kind") != "published"]
+        assert measured
+        for row in measured:
+            value = row["metrics"]["pa_chamfer_human" if paper == "contact" else "pa_chamfer_cm"]["mean"]
+            assert np.isfinite(value) and value > 0
+    page = written["contact"][0].read_text()
+    assert "CHORE protocol" in page and "Ours, paper-faithful" in page

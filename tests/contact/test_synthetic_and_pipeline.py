@@ -1,13 +1,13 @@
 """Synthetic HOI clips (ground truth checked geometrically) and the refinement pipeline's mechanics."""
 
 import numpy as np
+import pytest
 import torch
 
 from contact.config import ContactDataConfig
 from contact.labels import CONTACT_THRESHOLD_M, NO_CONTACT, PART_NAMES
-from contact.pipeline import BodyParams, ContactRefiner, PipelineConfig, contact_regions, hoi_chamfer
 from contact.synthetic import HOIClipGenerator
-from kinematics.chains import PART_TO_CHAIN
+from kinematics.hoi_refine import BodyParams, ContactRefiner, PipelineConfig, contact_regions, hoi_chamfer
 
 TINY = ContactDataConfig(frames=3, image_size=32, num_points=96, occlusion_prob=0.0)
 
@@ -57,12 +57,29 @@ def test_refinement_moves_the_contact_part_onto_the_region_and_keeps_other_joint
         return float(np.linalg.norm(region[:, None] - verts[None], axis=-1).min(axis=1).mean())
 
     assert part_gap(refined) < part_gap(rough)
-    chain = PART_TO_CHAIN[used[0][0]]
-    moved = {j - 1 for j in chain.rotation}
+    chain = refiner.chain(PART_NAMES.index(used[0][0]))
+    assert chain.rotation[0] == 0                                   # paper chains start at the root
+    moved = {j - 1 for j in chain.rotation if j > 0}
     pose_r, pose_f = rough.body_pose.view(23, 3), refined.body_pose.view(23, 3)
     for j in range(23):
         if j not in moved:
             assert torch.equal(pose_r[j], pose_f[j])
+
+
+@pytest.mark.parametrize("chain_set", ["paper", "short"])
+def test_driven_joint_is_the_joint_the_target_was_built_for_every_part(chain_set: str) -> None:
+    """Regression: BEHAVE's `left_leg` part once built its target at the ankle while the solver drove the foot."""
+    gen = HOIClipGenerator(TINY)
+    clip, t = gen.clip(3), 1
+    rough = _params(clip, "rough", t)
+    points = torch.tensor(clip["gt_object_points"][t:t + 1])
+    for part in range(len(PART_NAMES)):
+        refiner = ContactRefiner(gen.body, gen.part_labels, PipelineConfig(ik_steps=2, max_parts_per_frame=1,
+                                                                           chain_set=chain_set, joint_offset=True))
+        refiner.refine(rough, points, np.full((1, points.shape[1]), part))
+        assert len(refiner.driven) == 1
+        _, name, built_for, driven = refiner.driven[0]
+        assert name == PART_NAMES[part] and built_for == driven == refiner.chain(part).target
 
 
 def test_gates_drop_implausible_parts_and_unconfident_points() -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from eggflow.baselines import constant_velocity, mean_pose, static, zero_velocity
+from eggflow.baselines import constant_velocity, static, zero_velocity
 from eggflow.canonical import (
     canonical_frame,
     extrinsics_in_canonical,
@@ -14,6 +14,7 @@ from eggflow.canonical import (
     to_canonical,
 )
 from eggflow.config import EggFlowModelConfig
+from eggflow.data import StatsAccumulator
 from eggflow.model import EggFlowModel
 
 
@@ -76,29 +77,34 @@ def test_baselines_against_hand_computation():
     np.testing.assert_allclose(cv[0, :, 0], [[3, 0, 0.5], [4, 0, 0.5]])
     np.testing.assert_allclose(cv[0, :, 1], [[6, 5, 5], [6, 5, 5]])     # no velocity without two valid
     np.testing.assert_allclose(constant_velocity(past, valid, 2, action_offset_start=0)[0, 0, 0], [2, 0, 0.5])
-    fut = np.array([[[[1.0, 0, 0]], [[3.0, 0, 0]]], [[[10.0, 0, 0]], [[5.0, 2, 0]]]])   # (2,2,1,3)
-    fv = np.array([[[True], [True]], [[False], [True]]])
-    mean = mean_pose(fut, fv)
-    np.testing.assert_allclose(mean, [[3.0, 2 / 3, 0]])
-    assert static(mean, 4, 3).shape == (4, 3, 1, 3)
+    fut = np.zeros((2, 2, 42, 3))
+    fut[:, :, 0] = [[[1.0, 0, 0], [3.0, 0, 0]], [[10.0, 0, 0], [5.0, 2, 0]]]
+    fv = np.ones((2, 2, 42), bool)
+    fv[1, 0, 0] = False
+    acc = StatsAccumulator()
+    acc.update({"past": fut, "past_valid": fv, "past_extrinsics": np.zeros((2, 2, 12)), "future": fut,
+                "future_valid": fv})
+    mean = acc.mean_pose()
+    np.testing.assert_allclose(mean[0], [3.0, 2 / 3, 0], atol=1e-6)
+    assert static(mean, 4, 3).shape == (4, 3, 42, 3)
 
 
-def test_tokenizer_knows_the_task_words(tmp_path):
+def test_tokenizer_knows_the_task_words():
     from eggflow.config import EncoderConfig
     from eggflow.encoder import build_tokenizer
 
-    tokenizer = build_tokenizer(EncoderConfig(), tmp_path)
+    tokenizer = build_tokenizer(EncoderConfig())
     ids = tokenizer(["pick up the red cup", "push the yellow bottle"])["input_ids"]
     assert all(tokenizer.unk_token_id not in row for row in ids)
     assert len({tuple(row) for row in ids}) == 2
 
 
-def test_residual_target_is_wrist_offset_plus_shape_change(tmp_path):
+def test_residual_target_is_wrist_offset_plus_shape_change():
     rng = np.random.default_rng(3)
     past, future = rng.normal(size=(2, 20, 42, 3)), rng.normal(size=(2, 10, 42, 3))
     batch = {"past": torch.tensor(past, dtype=torch.float32), "past_valid": torch.ones(2, 20, 42, dtype=torch.bool),
              "future": torch.tensor(future, dtype=torch.float32)}
-    model = EggFlowModel(EggFlowModelConfig(), cache_dir=tmp_path)
+    model = EggFlowModel(EggFlowModelConfig())
     lo, hi = -torch.full((126,), 3.0), torch.full((126,), 5.0)
     model.set_normalisation(residual_min=lo, residual_max=hi)
     residual = (model.head_target(batch).view(2, 10, 42, 3) + 1) / 2 * 8 - 3

@@ -1,9 +1,15 @@
-"""Flow-matching loss + 4-step Euler sampler on a known 1-D mixture; GR00T-layout weight loading."""
+"""Flow-matching loss + 4-step Euler sampler on a known 1-D mixture; GR00T N1.5 sharded-checkpoint loading."""
 
+import dataclasses
+import json
+
+import pytest
 import torch
+from safetensors.torch import save_file
 
-from eggflow.action_head import FlowmatchingActionHead, load_groot_action_head
-from eggflow.config import HeadConfig
+from common.models import WeightLoadError
+from eggflow.action_head import FlowmatchingActionHead
+from eggflow.config import HeadConfig, default_groot_init
 from eggflow.losses import egghand_loss
 
 TINY = HeadConfig(backbone_embedding_dim=16, input_embedding_dim=32, hidden_size=32, num_layers=2,
@@ -36,12 +42,19 @@ def test_flow_matching_learns_a_bimodal_mixture():
 
 def groot_state_dict(cfg: HeadConfig, horizon_tokens: int = 32) -> dict[str, torch.Tensor]:
     """A state_dict written from GR00T N1.5's key names and shape rules (independent of our modules)."""
-    d, h, bb, cat = cfg.input_embedding_dim, cfg.hidden_size, cfg.backbone_embedding_dim, cfg.max_num_embodiments
     g = torch.Generator().manual_seed(1)
+    sd = {name: torch.randn(*shape, generator=g) for name, shape in groot_shapes(cfg, horizon_tokens).items()}
+    sd["backbone.eagle_model.vision_model.embeddings.weight"] = torch.zeros(3)
+    return sd
+
+
+def groot_shapes(cfg: HeadConfig, horizon_tokens: int = 32) -> dict[str, tuple[int, ...]]:
+    """GR00T N1.5 `action_head.*` tensor names and shapes (cross_attention_dit.py, flow_matching_action_head.py)."""
+    d, h, bb, cat = cfg.input_embedding_dim, cfg.hidden_size, cfg.backbone_embedding_dim, cfg.max_num_embodiments
     sd = {}
 
     def put(name: str, *shape: int) -> None:
-        sd[f"action_head.{name}"] = torch.randn(*shape, generator=g)
+        sd[f"action_head.{name}"] = shape
 
     put("model.timestep_encoder.timestep_embedder.linear_1.weight", d, 256)
     put("model.timestep_encoder.timestep_embedder.linear_1.bias", d)
@@ -95,26 +108,74 @@ def groot_state_dict(cfg: HeadConfig, horizon_tokens: int = 32) -> dict[str, tor
         put(p + "ff.net.0.proj.bias", 4 * bb)
         put(p + "ff.net.2.weight", bb, 4 * bb)
         put(p + "ff.net.2.bias", bb)
-    sd["backbone.eagle_model.vision_model.embeddings.weight"] = torch.zeros(3)
     return sd
 
 
-def test_groot_layout_loading(tmp_path):
+def write_sharded(folder, state: dict[str, torch.Tensor], shards: int = 3) -> None:
+    """GR00T-N1.5-3B's layout: model-0000k-of-00003.safetensors + model.safetensors.index.json (weight_map)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = sorted(state)
+    weight_map = {}
+    for k in range(shards):
+        file = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
+        part = {n: state[n].contiguous() for n in names[k::shards]}
+        save_file(part, str(folder / file))
+        weight_map.update(dict.fromkeys(part, file))
+    index = {"metadata": {"total_size": sum(v.numel() * 4 for v in state.values())}, "weight_map": weight_map}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+
+
+@pytest.mark.parametrize("prefix", ["action_head.", "model.action_head."])
+def test_groot_sharded_checkpoint_loads_fully(tmp_path, prefix):
+    official = groot_state_dict(TINY)
+    state = {prefix + k[len("action_head."):] if k.startswith("action_head.") else k: v for k, v in official.items()}
+    write_sharded(tmp_path / "groot", state)
     head = FlowmatchingActionHead(TINY, horizon=3, obs_len=2)
-    fabricated = groot_state_dict(TINY)
-    path = tmp_path / "groot.pt"
-    torch.save(fabricated, path)
     adapters_before = head.state_proj_in.weight.clone()
-    report = load_groot_action_head(head, path)
+    init = dataclasses.replace(default_groot_init(), path=str(tmp_path / "groot"), prefix=prefix)
+    report = init.load_into(head)
     own = head.state_dict()
-    expected = {k[len("action_head."):] for k in fabricated if k.startswith("action_head.")} - {"future_tokens.weight"}
-    assert set(report["loaded"]) == expected
-    assert report["skipped"] == ["future_tokens.weight"]
+    expected = {k[len("action_head."):] for k in official if k.startswith("action_head.")} - {"future_tokens.weight"}
+    assert set(report.loaded) == expected and report.unexpected == ["future_tokens.weight"]
+    assert set(report.missing) == {k for k in own if k.startswith(("state_proj_in", "action_proj_in",
+                                                                   "action_proj_out"))}
+    assert "position_embedding.weight" in report.loaded                       # max_seq_len matches the file
     for name in expected:
-        torch.testing.assert_close(own[name], fabricated[f"action_head.{name}"])
+        torch.testing.assert_close(own[name], official[f"action_head.{name}"])
     torch.testing.assert_close(head.state_proj_in.weight, adapters_before)      # EggHand adapters kept
-    missing = {k for k in own if not k.startswith(("state_proj_in", "action_proj_in", "action_proj_out"))}
-    assert missing == expected                                                 # every GR00T tensor covered
+
+
+def test_groot_missing_tensor_fails_by_name(tmp_path):
+    state = groot_state_dict(TINY)
+    del state["action_head.model.transformer_blocks.1.attn1.to_q.weight"]
+    write_sharded(tmp_path / "groot", state)
+    init = dataclasses.replace(default_groot_init(), path=str(tmp_path / "groot"))
+    with pytest.raises(WeightLoadError, match=r"model\.transformer_blocks\.1\.attn1\.to_q\.weight"):
+        init.load_into(FlowmatchingActionHead(TINY, horizon=3, obs_len=2))
+
+
+def test_cached_conditioning_equals_recomputing_every_step():
+    """The sampler computes state tokens and VL keys/values once; recomputing them per Euler step (attention
+    over the VL tokens themselves) gives the same samples."""
+    torch.manual_seed(0)
+    head = FlowmatchingActionHead(TINY, horizon=3, obs_len=2).eval()
+    state, vl = torch.randn(5, 2, 138), torch.randn(5, 7, 16)
+    cached = head.sample_latent(state, vl, torch.Generator().manual_seed(3))
+    z = torch.randn(5, 3, TINY.max_action_dim, generator=torch.Generator().manual_seed(3))
+    cat = torch.full((5,), TINY.embodiment_id)
+    dit = head.model
+    steps = TINY.num_inference_timesteps
+    for k in range(steps):
+        buckets = torch.full((5,), int(k / steps * TINY.num_timestep_buckets))
+        state_tokens = head.state_encoder(head.state_proj_in(state), cat) + head.position_embedding.weight[3:5]
+        action_tokens = head.action_encoder(z, buckets, cat) + head.position_embedding.weight[:3]
+        tokens, temb = torch.cat([state_tokens, action_tokens], 1), dit.timestep_encoder(buckets)
+        for i, block in enumerate(dit.transformer_blocks):
+            tokens = block(tokens, vl if i % 2 == 0 else None, temb)
+        shift, scale = dit.proj_out_1(torch.nn.functional.silu(temb)).chunk(2, dim=1)
+        out = dit.proj_out_2(dit.norm_out(tokens) * (1 + scale[:, None]) + shift[:, None])
+        z = z + head.action_decoder(out, cat)[:, -3:] / steps
+    torch.testing.assert_close(cached, z, rtol=0, atol=1e-6)
 
 
 def test_egghand_loss_terms_by_hand():

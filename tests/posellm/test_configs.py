@@ -19,7 +19,7 @@ def test_experiment_composes(experiment: str) -> None:
     model, data = model_config(cfg.model), data_config(cfg.data)
     assert cfg.paper == "posellm"
     assert model.connector == ("linear" if experiment == "coco_locllm" else "mlp")
-    assert (model.lora_r, model.lora_alpha, model.lora_dropout) == (8, 16, 0.05)
+    assert (model.lora.r, model.lora.alpha, model.lora.dropout) == (8, 16, 0.05)
     if experiment != "synthetic":
         assert model.freeze_base and data.image_size == 224 and data.epochs == 12 and data.max_turns == 5
         assert cfg.trainer.lr == 5e-4 and cfg.trainer.batch_size * cfg.trainer.grad_accum == 64

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import scipy.io
+import torch
 
 from posellm.data import coco_paths, humanart_paths, load_coco_instances, load_mpii_instances, mpii_paths, read_rgb
 from posellm.inference import Predictions, coco_ap, mpii_scores
@@ -57,14 +58,61 @@ def test_coco_layout_and_gt_keypoints_score_ap_one(tmp_path: Path) -> None:
 
 
 def test_humanart_layout(tmp_path: Path) -> None:
+    """Official layout: file_name starts with HumanArt/images/... relative to the folder containing HumanArt/."""
     root = tmp_path / "HumanArt"
-    name = "images/2D_virtual_human/cartoon/000000000001.jpg"
-    _write_image(root / name)
+    name = "HumanArt/images/2D_virtual_human/cartoon/000000000001.jpg"
+    _write_image(tmp_path / name)
     ann_file, image_root = humanart_paths(root)
     ann_file.parent.mkdir(parents=True)
     ann_file.write_text(json.dumps(_coco_json([name, name])))
     instances, _ = load_coco_instances(ann_file, image_root, "Human-Art")
-    assert instances[0].image_path.is_file() and instances[0].names == COCO_KEYPOINTS
+    assert instances[0].image_path == tmp_path / name and instances[0].image_path.is_file()
+    assert instances[0].names == COCO_KEYPOINTS
+
+
+def test_non_finite_and_empty_annotations_name_the_file(tmp_path: Path) -> None:
+    root = tmp_path / "coco"
+    (root / "val2017").mkdir(parents=True)
+    ann_file, image_dir = coco_paths(root, "val2017")
+    ann_file.parent.mkdir(parents=True)
+    gt = _coco_json(["a.jpg", "b.jpg"])
+    gt["annotations"][3]["keypoints"][4] = float("nan")
+    ann_file.write_text(json.dumps(gt))                          # json writes NaN, as a buggy converter would
+    with pytest.raises(ValueError, match=r"person_keypoints_val2017\.json: annotation id 13 .*non-finite"):
+        load_coco_instances(ann_file, image_dir)
+    ann_file.write_text(json.dumps({**gt, "annotations": []}))
+    with pytest.raises(ValueError, match=r"person_keypoints_val2017\.json: no usable person annotation"):
+        load_coco_instances(ann_file, image_dir)
+    ann_file.write_text("")
+    with pytest.raises(ValueError, match=r"person_keypoints_val2017\.json: not a COCO keypoint annotation"):
+        load_coco_instances(ann_file, image_dir)
+
+
+def test_training_set_reads_images_on_demand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No image is decoded when the dataset is built; each item decodes exactly its own image."""
+    import posellm.data as data
+    from posellm.config import PoseLLMDataConfig
+    from posellm.text import PromptCodec, build_tiny_tokenizer
+
+    root = tmp_path / "coco"
+    names = ["000000000139.jpg", "000000000785.jpg"]
+    for n in names:
+        _write_image(root / "train2017" / n)
+    ann_file, image_dir = coco_paths(root, "train2017")
+    ann_file.parent.mkdir(parents=True)
+    ann_file.write_text(json.dumps(_coco_json(names)))
+    reads: list[Path] = []
+    monkeypatch.setattr(data, "read_rgb", lambda path: reads.append(Path(path)) or read_rgb(path))
+    instances, _ = load_coco_instances(ann_file, image_dir)
+    cfg = PoseLLMDataConfig(source="coco", root=str(root), image_size=32)
+    train_set = data.KeypointTrainSet(instances, PromptCodec(build_tiny_tokenizer()), cfg, [0.5] * 3, [0.5] * 3)
+    assert reads == [] and not any(isinstance(v, np.ndarray) and v.ndim >= 3 for v in vars(train_set).values())
+    item = train_set[1]
+    assert reads == [instances[1].image_path] and item["pixel_values"].shape == (3, 32, 32)
+    first, again = train_set[0], train_set[0]
+    assert torch.equal(first["input_ids"], again["input_ids"])          # per-(epoch, index) randomness
+    train_set.set_epoch(1)
+    assert len(reads) == 3
 
 
 def test_missing_layout_names_expected_files(tmp_path: Path) -> None:

@@ -12,10 +12,11 @@ from torch import nn
 from transformers import TrainingArguments
 
 from posellm.config import PoseLLMModelConfig, TinyLLMConfig, TinyVisionConfig
+from posellm.folder import load_posellm, save_posellm
 from posellm.inference import base_network, predict
 from posellm.keypoints import COCO_KEYPOINTS
 from posellm.model import build_posellm
-from posellm.training import ConnectorLRTrainer, load_checkpoint, save_checkpoint
+from posellm.training import ConnectorLRTrainer
 
 SIZE = 32
 TINY = {"tiny_vision": TinyVisionConfig(hidden_size=32, intermediate_size=64, patch_size=8),
@@ -89,8 +90,8 @@ def test_checkpoint_reload_answers_identically(tmp_path, synthetic_instances) ->
     cfg = _cfg(connector="mlp")
     built = build_posellm(cfg, SIZE, seed=3)
     _perturb_trainable(built.model, seed=1)
-    save_checkpoint(built, cfg, SIZE, tmp_path / "ckpt")
-    reloaded, cfg2, size = load_checkpoint(tmp_path / "ckpt")
+    save_posellm(built, cfg, SIZE, tmp_path / "ckpt")
+    reloaded, cfg2, size = load_posellm(tmp_path / "ckpt")
     assert cfg2 == cfg and size == SIZE
     names = list(COCO_KEYPOINTS[:5])
     kw = {"image_size": SIZE, "mean": cfg.image_mean, "std": cfg.image_std, "max_new_tokens": 14}

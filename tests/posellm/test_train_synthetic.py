@@ -34,7 +34,7 @@ def test_tiny_model_trains_and_answers(synthetic_root: Path, tmp_path: Path) -> 
     size, mean, std = data_cfg.image_size, model_cfg.image_mean, model_cfg.image_std
     built = build_posellm(model_cfg, size, seed=0)
     untrained_nll = x_tenths_nll(built.model, built.codec, val, size, mean, std).mean()
-    logs = fit(built, KeypointTrainSet(train, built.codec, data_cfg, mean, std), trainer, data_cfg, tmp_path, seed=0)
+    logs, _ = fit(built, KeypointTrainSet(train, built.codec, data_cfg, mean, std), trainer, data_cfg, tmp_path, seed=0)
     assert logs["train_steps"] == STEPS
     model_nll = x_tenths_nll(built.model, built.codec, val, size, mean, std).mean()
     log.info("x first-decimal NLL: untrained %.3f, trained %.3f nats (uniform %.3f)", untrained_nll, model_nll,

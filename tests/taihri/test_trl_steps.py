@@ -40,7 +40,7 @@ def _cfg(steps: int, lr: float, batch_size: int = 4) -> OmegaConf:
 
 
 def _model_cfg() -> TaihriModelConfig:
-    cfg = TaihriModelConfig(min_pixels=32 * 32, max_pixels=64 * 64, max_new_tokens=28)
+    cfg = TaihriModelConfig(random_init=True, min_pixels=32 * 32, max_pixels=64 * 64, max_new_tokens=28)
     cfg.tiny.hidden_size, cfg.tiny.vision_hidden_size, cfg.tiny.num_layers, cfg.tiny.vision_depth = 64, 32, 1, 1
     cfg.grpo.num_generations, cfg.grpo.max_completion_length, cfg.grpo.temperature = 4, 28, 1.5
     return cfg

@@ -13,14 +13,14 @@ import yaml
 
 from common.body import load_mano, standin_dir
 from common.data import schema as S
-from tiger.data.dexycb import DexYCBHandObject, category_text
+from tiger.data.dexycb import SERIALS, SUBJECTS, DexYCBHandObject, category_text
 from tiger.data.meshio import write_obj
 from tiger.data.obman import ObManHandObject
 
 CUBE_V = np.array([[x, y, z] for x in (-0.01, 0.01) for y in (-0.01, 0.01) for z in (-0.01, 0.01)], np.float32)
 CUBE_F = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1], [2, 3, 7], [2, 7, 6],
                    [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
-SERIAL = "836212060125"
+SERIAL = SERIALS[0]
 
 
 def _mano_reference(coeffs: np.ndarray, betas: np.ndarray, go: np.ndarray, transl: np.ndarray) -> np.ndarray:
@@ -35,7 +35,8 @@ def _mano_reference(coeffs: np.ndarray, betas: np.ndarray, go: np.ndarray, trans
         return mano(**params).vertices[0].numpy()
 
 
-def _write_dexycb(root: Path) -> dict[str, np.ndarray]:
+def _write_dexycb(root: Path, subjects: tuple[int, ...] = (0, 1, 2)) -> dict[str, np.ndarray]:
+    """Subjects (indices into the toolkit's list) with 5 sequences each; intrinsics carry a python/tuple tag."""
     rng = np.random.default_rng(0)
     betas = rng.normal(0, 0.3, 10)
     coeffs, go, transl = rng.normal(0, 0.5, 45), np.array([0.3, -0.2, 0.1]), np.array([0.0, 0.0, 0.5])
@@ -43,14 +44,15 @@ def _write_dexycb(root: Path) -> dict[str, np.ndarray]:
     pose_m = np.concatenate([go, coeffs, transl])[None].astype(np.float32)
     (root / "calibration" / "intrinsics").mkdir(parents=True)
     (root / "calibration" / "intrinsics" / f"{SERIAL}_640x480.yml").write_text(
-        yaml.safe_dump({"color": {"fx": 100.0, "fy": 101.0, "ppx": 32.0, "ppy": 24.0}}))
+        "color:\n  fx: 100.0\n  fy: 101.0\n  ppx: 32.0\n  ppy: 24.0\n"
+        "  coeffs: !!python/tuple [0.0, 0.0, 0.0, 0.0, 0.0]\n")
     (root / "calibration" / "mano_calibA").mkdir(parents=True)
     (root / "calibration" / "mano_calibA" / "mano.yml").write_text(yaml.safe_dump({"betas": betas.tolist()}))
     write_obj(root / "models" / "025_mug" / "textured_simple.obj", CUBE_V, CUBE_F)
     near = verts[0] - CUBE_V[-1]                        # cube corner exactly on a hand vertex
-    for s in range(3):
+    for s in subjects:
         for q in range(5):
-            seq = root / f"2020070{s}-subject-0{s + 1}" / f"20200709_14{q:04d}"
+            seq = root / SUBJECTS[s] / f"{SUBJECTS[s][:8]}_14{q:04d}"
             (seq / SERIAL).mkdir(parents=True)
             side = "left" if (s, q) == (0, 1) else "right"
             seq.joinpath("meta.yml").write_text(yaml.safe_dump(
@@ -91,6 +93,22 @@ def test_dexycb_loader_reads_s0_layout(tmp_path: Path) -> None:
     assert category_text("006_mustard_bottle") == "mustard bottle"
 
 
+def test_missing_subject_leaves_only_its_own_samples_out(tmp_path: Path) -> None:
+    """Subjects 0, 2, 3 present (1 missing): each keeps its toolkit split (3 stays in test, not val)."""
+    _write_dexycb(tmp_path / "full", subjects=(0, 1, 2, 3))
+    _write_dexycb(tmp_path / "partial", subjects=(0, 2, 3))
+    for split in ("train", "val", "test"):
+        full = DexYCBHandObject(tmp_path / "full", split, cache_dir=tmp_path / "idx").index
+        partial = DexYCBHandObject(tmp_path / "partial", split, cache_dir=tmp_path / "idx").index
+        expected = [r for r in full if not r["dir"].startswith(SUBJECTS[1])]
+        assert [r["id"] for r in partial] == [r["id"] for r in expected]
+    test_subjects = {r["dir"].split("/")[0] for r in DexYCBHandObject(tmp_path / "partial", "test",
+                                                                      cache_dir=tmp_path / "idx").index}
+    assert test_subjects == {SUBJECTS[2], SUBJECTS[3]}   # by the toolkit's indices, not the folders' order
+    val = DexYCBHandObject(tmp_path / "partial", "val", cache_dir=tmp_path / "idx").index
+    assert {r["dir"].split("/")[0] for r in val} == {SUBJECTS[0]}
+
+
 def test_obman_loader_flips_blender_to_opencv(tmp_path: Path) -> None:
     root, shapenet = tmp_path / "obman", tmp_path / "shapenet"
     for sub in ("rgb", "segm", "meta"):
@@ -109,7 +127,12 @@ def test_obman_loader_flips_blender_to_opencv(tmp_path: Path) -> None:
     segm[100:120, 100:140] = 100
     cv2.imwrite(str(root / "test" / "segm" / "00000007.png"), segm)
     cv2.imwrite(str(root / "test" / "rgb" / "00000007.jpg"), np.zeros((256, 256, 3), np.uint8))
-    data = ObManHandObject(root, "test", shapenet, cache_dir=tmp_path / "idx")
+    with open(root / "test" / "meta" / "00000009.pkl", "wb") as f:     # not in the split list: left out
+        pickle.dump(meta, f)
+    ids = tmp_path / "test_6k.json"
+    ids.write_text('[\n  "00000007"\n]')                               # gSDF split-list format
+    data = ObManHandObject(root, "test", shapenet, ids, cache_dir=tmp_path / "idx")
+    assert len(data) == 1 and data.describe(0)["sample_id"] == "00000007"
     sample = data[0]
     flip = np.array([1.0, -1.0, -1.0])
     np.testing.assert_allclose(sample[S.JOINTS_CAM], meta["coords_3d"] * flip, atol=1e-6)
@@ -122,6 +145,22 @@ def test_obman_loader_flips_blender_to_opencv(tmp_path: Path) -> None:
     assert sample[S.OBJECT_MASK].sum() == 800 and sample[S.OBJECT_CATEGORY] == "mug"
     assert sample[S.OBJECT_MASK_AMODAL].any()
     np.testing.assert_allclose(sample[S.K], [[480, 0, 128], [0, 480, 128], [0, 0, 1]])
+
+
+def test_obman_split_list_ids_must_exist(tmp_path: Path) -> None:
+    root = tmp_path / "obman"
+    for sub in ("rgb", "segm", "meta"):
+        (root / "train" / sub).mkdir(parents=True)
+    with open(root / "train" / "meta" / "00000002.pkl", "wb") as f:
+        pickle.dump({"class_id": "03797390", "sample_id": "x"}, f)
+    cv2.imwrite(str(root / "train" / "rgb" / "00000002.jpg"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(root / "train" / "segm" / "00000002.png"), np.zeros((8, 8, 3), np.uint8))
+    ids = tmp_path / "train_87k.json"
+    ids.write_text('["00000002", "00000006"]')
+    with pytest.raises(FileNotFoundError, match="00000006"):
+        ObManHandObject(root, "train", tmp_path, ids, cache_dir=tmp_path / "idx")
+    with pytest.raises(FileNotFoundError, match="train_ids"):
+        ObManHandObject(root, "train", tmp_path, tmp_path / "nope.json", cache_dir=tmp_path / "idx")
 
 
 def test_missing_dexycb_root_names_the_layout(tmp_path: Path) -> None:

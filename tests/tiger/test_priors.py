@@ -1,4 +1,4 @@
-"""Prior sources: N points in the canonical frame, category parsing, disk cache, missing weights; ICP."""
+"""Prior sources: N points in the canonical frame, category parsing, missing weights; ICP."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from tiger.config import PriorConfig
+from tiger.config import PriorConfig, TigerDataConfig
 from tiger.prior import (
     PriorBank,
     build_prior_source,
@@ -20,7 +20,7 @@ from tiger.prior import (
 from tiger.prior.icp import SimilarityTransform
 
 VOCAB = ["box", "cylinder", "can", "bottle", "sphere", "mug"]
-STANDIN = {"captioner": "standin", "text_to_image": "standin", "image_to_points": "standin"}
+SYNTHETIC = TigerDataConfig()
 
 
 def _assert_canonical(points: np.ndarray, n: int) -> None:
@@ -31,22 +31,27 @@ def _assert_canonical(points: np.ndarray, n: int) -> None:
     assert np.linalg.norm(points, axis=1).max() > 0.9
 
 
-@pytest.mark.parametrize("source", ["sphere", "retrieval", "generated"])
-def test_each_source_returns_n_canonical_points(source: str, tmp_path: Path) -> None:
-    cfg = PriorConfig(source=source, num_points=128, cache_dir=str(tmp_path), **STANDIN)
-    prior = build_prior_source(cfg, VOCAB)
-    category = prior.category_of(None, "mug")
-    assert category == "mug"
-    points = prior.points(category)
-    _assert_canonical(points, 128)
-    assert len(list(tmp_path.glob("*.npz"))) == 1
-    again = build_prior_source(cfg, VOCAB).points(category)        # read back from the disk cache
-    np.testing.assert_array_equal(points, again)
+@pytest.mark.parametrize("source", ["sphere", "retrieval"])
+def test_each_source_returns_n_canonical_points(source: str) -> None:
+    prior = build_prior_source(PriorConfig(source=source, num_points=128), SYNTHETIC, VOCAB)
+    assert prior.category_for("train", "id", "model", "mug") == "mug"
+    _assert_canonical(prior.points("mug"), 128)
 
 
-def test_sphere_prior_lies_on_the_unit_sphere(tmp_path: Path) -> None:
-    points = build_prior_source(PriorConfig(source="sphere", num_points=64), VOCAB).points("anything")
+def test_sphere_prior_lies_on_the_unit_sphere() -> None:
+    points = build_prior_source(PriorConfig(source="sphere", num_points=64), SYNTHETIC, VOCAB).points("anything")
     np.testing.assert_allclose(np.linalg.norm(points, axis=1), 1.0, atol=1e-3)
+
+
+def test_real_data_retrieval_needs_a_bank(tmp_path: Path) -> None:
+    real = TigerDataConfig(source="dexycb", root=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="model.prior.bank_dir"):
+        build_prior_source(PriorConfig(source="retrieval"), real)
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    np.savez(bank / "mug.npz", points=np.random.default_rng(0).normal(size=(300, 3)))
+    prior = build_prior_source(PriorConfig(source="retrieval", num_points=64, bank_dir=str(bank)), real)
+    _assert_canonical(prior.points("025 mug"), 64)
 
 
 def test_retrieval_matches_category_text() -> None:
@@ -62,11 +67,13 @@ def test_caption_parsing() -> None:
     assert parse_category("In this image, the hand is holding a power drill.") == "power drill"
 
 
-def test_generated_without_weights_fails_clearly() -> None:
+def test_generated_components_without_weights_fail_naming_the_key() -> None:
+    from tiger.prior.offline import build_components
+
     with pytest.raises(FileNotFoundError, match="captioner_weights"):
-        build_prior_source(PriorConfig(source="generated", captioner_weights="/nonexistent/instructblip"), VOCAB)
+        build_components(PriorConfig(source="generated", captioner_weights="/nonexistent/instructblip"), VOCAB, "cpu")
     with pytest.raises(FileNotFoundError, match="image_to_points_weights"):
-        build_prior_source(PriorConfig(source="generated", captioner="standin", text_to_image="standin"), VOCAB)
+        build_components(PriorConfig(source="generated", captioner="oracle", text_to_image="procedural"), VOCAB, "cpu")
 
 
 def test_canonicalize_is_translation_and_scale_invariant() -> None:

@@ -20,8 +20,9 @@ from tiger.task import TigerTask
 def test_refinement_beats_raw_prior_and_sphere(tiny_synthetic_root: Path, tmp_path: Path) -> None:
     data_cfg = TigerDataConfig(root=str(tiny_synthetic_root), eval_num_samples=500, eval_icp=False)
     model_cfg = TigerModelConfig(prior=PriorConfig(source="retrieval", num_points=128, icp_starts=2,
-                                                   icp_iterations=10), object_scale=0.06, hrnet_width=12,
-                                 sa1_points=32, sa2_points=8, pose_widths=[8, 16], heatmap_size=8, depth_bins=8)
+                                                   icp_iterations=10), object_scale=0.06,
+                                 sa1_points=32, sa2_points=8, pose_widths=[8, 16], heatmap_size=8,
+                                 depth_bins=8)
     task = TigerTask(model_cfg, data_cfg, tmp_path)
     train_set, test_set = task.datasets()
     assert len(train_set) == 48 and len(test_set) == 4
@@ -31,13 +32,14 @@ def test_refinement_beats_raw_prior_and_sphere(tiny_synthetic_root: Path, tmp_pa
     assert next(iter(metrics)) == "cd_o"
     model = trainer.model.eval()
     loader = DataLoader(test_set, batch_size=8)
-    refined, _ = task.score(task.predictions(model, loader))
-    raw_prior, _ = task.score(task.predictions(model, loader, prior_only=True))
+    summary, _ = task.score(task.predictions(model, loader))
+    refined = {k: v for k, v in summary.items() if "/" not in k}
+    raw_prior = {k[len("raw_prior/"):]: v for k, v in summary.items() if k.startswith("raw_prior/")}
     sphere_cfg = replace(model_cfg, prior=replace(model_cfg.prior, source="sphere"))
     sphere_task = TigerTask(sphere_cfg, data_cfg, tmp_path,
                             (train_set, test_set.with_prior(TigerTask(sphere_cfg, data_cfg, tmp_path).prior_source())))
-    sphere, _ = sphere_task.score(sphere_task.predictions(model, DataLoader(sphere_task.eval_dataset(), 8),
-                                                          prior_only=True))
+    sphere_summary, _ = sphere_task.score(sphere_task.predictions(model, DataLoader(sphere_task.eval_dataset(), 8)))
+    sphere = {k[len("raw_prior/"):]: v for k, v in sphere_summary.items() if k.startswith("raw_prior/")}
     for baseline in (raw_prior, sphere):
         assert refined["cd_o_centred"] < baseline["cd_o_centred"]
         assert refined["fs_o_10_centred"] > baseline["fs_o_10_centred"]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from common.cache import cache_key, cache_path, cached_npz
 from common.data import schema as S
 from common.data.transforms import apply_affine, crop_affine_matrix
 from tiger.prior import PriorSource, multi_start_icp, pseudo_mapping
 
 log = logging.getLogger(__name__)
+MAPPING_VERSION = 1
 IMAGE_MEAN = np.array([0.485, 0.456, 0.406], np.float32)[:, None, None]
 IMAGE_STD = np.array([0.229, 0.224, 0.225], np.float32)[:, None, None]
 
@@ -44,19 +47,20 @@ class TigerDataset(Dataset):
     """Crops each frame around the object and attaches prior, GT points (camera frame) and J/K mappings."""
 
     def __init__(self, source: HandObjectSource, prior: PriorSource, input_size: int, gt_points: int,
-                 crop_scale: float, icp_starts: int = 6, icp_iterations: int = 20, memoise: bool = True) -> None:
+                 crop_scale: float, icp_starts: int = 6, icp_iterations: int = 20, memoise: bool = True,
+                 cache_dir: str | Path | None = None) -> None:
         self.source, self.prior, self.memoise = source, prior, memoise
+        self.cache_dir = cache_dir
         self.input_size, self.gt_points, self.crop_scale = input_size, gt_points, crop_scale
         self.icp_starts, self.icp_iterations = icp_starts, icp_iterations
         self._model_points: dict[str, np.ndarray] = {}
         self._mappings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._categories: dict[int, str] = {}
         self._frames: dict[int, dict[str, Any]] = {}
 
     def with_prior(self, prior: PriorSource) -> TigerDataset:
         """Same frames (sharing the decoded-frame and GT-point caches) with another prior source."""
         other = TigerDataset(self.source, prior, self.input_size, self.gt_points, self.crop_scale,
-                             self.icp_starts, self.icp_iterations, self.memoise)
+                             self.icp_starts, self.icp_iterations, self.memoise, self.cache_dir)
         other._model_points, other._frames = self._model_points, self._frames
         return other
 
@@ -72,13 +76,24 @@ class TigerDataset(Dataset):
 
     def mapping(self, name: str, category: str) -> tuple[np.ndarray, np.ndarray]:
         """(J: GT point -> prior index (M,), K: prior point -> GT index (N,)) from similarity ICP in the object
-        frame; both are invariant to the sample's object pose, so they are computed once per model."""
+        frame; both are invariant to the sample's object pose, so they are computed once per model (and kept
+        in the disk cache, keyed by both point sets and the ICP settings, when `cache_dir` is set)."""
         key = (name, category)
         if key not in self._mappings:
             gt = self.model_points(name)
             prior = self.prior.points(category)
-            transform = multi_start_icp(prior, gt, self.icp_starts, self.icp_iterations)
-            self._mappings[key] = pseudo_mapping(gt, prior, transform)
+
+            def build() -> dict[str, np.ndarray]:
+                transform = multi_start_icp(prior, gt, self.icp_starts, self.icp_iterations)
+                gt_to_prior, prior_to_gt = pseudo_mapping(gt, prior, transform)
+                return {"gt_to_prior": gt_to_prior, "prior_to_gt": prior_to_gt}
+
+            if self.cache_dir is None:
+                arrays = build()
+            else:
+                digest = cache_key(MAPPING_VERSION, gt, prior, self.icp_starts, self.icp_iterations)
+                arrays = cached_npz(cache_path(self.cache_dir, "tiger_icp_mappings", digest, ".npz"), build)
+            self._mappings[key] = (arrays["gt_to_prior"], arrays["prior_to_gt"])
         return self._mappings[key]
 
     def frame(self, i: int) -> dict[str, Any]:
@@ -91,14 +106,10 @@ class TigerDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         item = dict(self.frame(i))
-        category = item.pop("category_text")
-        if i not in self._categories:
-            image = None
-            if self.prior.needs_image:
-                image = (np.clip(self.source[i][S.IMAGE], 0, 1).transpose(1, 2, 0) * 255).astype(np.uint8)
-            self._categories[i] = self.prior.category_of(image, category)
-        category = self._categories[i]
-        gt_to_prior, prior_to_gt = self.mapping(item.pop("object_model"), category)
+        category_text, sample_id = item.pop("category_text"), item.pop("sample_id")
+        name = item.pop("object_model")
+        category = self.prior.category_for(self.source.split, sample_id, name, category_text)
+        gt_to_prior, prior_to_gt = self.mapping(name, category)
         item.update(prior=torch.from_numpy(self.prior.points(category)), gt_to_prior=torch.from_numpy(gt_to_prior),
                     prior_to_gt=torch.from_numpy(prior_to_gt))
         return item
@@ -130,6 +141,7 @@ class TigerDataset(Dataset):
             "index": torch.tensor(i),
             "object_model": name,
             "category_text": sample[S.OBJECT_CATEGORY],
+            "sample_id": str(sample[S.SEQUENCE_ID]),
         }
 
     def gt_meshes(self, i: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, str]:

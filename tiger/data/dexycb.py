@@ -4,7 +4,9 @@ Layout under `root`: `<subject>/<YYYYMMDD_HHMMSS>/meta.yml`, `<subject>/<seq>/<s
 `labels_%06d.npz` (seg, pose_y, pose_m, joint_3d, joint_2d), `calibration/intrinsics/<serial>_640x480.yml`,
 `calibration/mano_<calib>/mano.yml`, `models/<ycb name>/textured_simple.obj` (metres).
 Selection (gSDF `cocoify_dexycb.py`): setup s0, right hand only, every 5th frame, frames whose joint_2d are
-all -1 skipped, test frames kept only when object and MANO vertices come within 5 mm.
+all -1 skipped, test frames kept only when object and MANO vertices come within 5 mm. Splits follow the
+toolkit's fixed, ordered subject list (`SUBJECTS`), never the folders present: a subject that was not
+downloaded only leaves its own samples out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from scipy.spatial import cKDTree
 from common.data import schema as S
 from common.data.base import RealFormatDataset, read_image
 from common.data.render import rasterize
+from common.data.subset import first_samples
 from tiger.data.meshio import read_obj
 
 YCB_CLASSES: tuple[str, ...] = (
@@ -29,6 +32,15 @@ YCB_CLASSES: tuple[str, ...] = (
     "019_pitcher_base", "021_bleach_cleanser", "024_bowl", "025_mug", "035_power_drill", "036_wood_block",
     "037_scissors", "040_large_marker", "051_large_clamp", "052_extra_large_clamp", "061_foam_brick")
 """DexYCB `_YCB_CLASSES` (ids 1..21)."""
+SUBJECTS: tuple[str, ...] = (
+    "20200709-subject-01", "20200813-subject-02", "20200820-subject-03", "20200903-subject-04",
+    "20200908-subject-05", "20200918-subject-06", "20200928-subject-07", "20201002-subject-08",
+    "20201015-subject-09", "20201022-subject-10")
+"""DexYCB `_SUBJECTS` in the toolkit's order: the s0 split is defined on these indices."""
+SERIALS: tuple[str, ...] = ("836212060125", "839512060362", "840412060917", "841412060263", "932122060857",
+                            "932122060861", "932122061900", "932122062010")
+"""DexYCB `_SERIALS` (all eight cameras are used by s0)."""
+S0_VAL_SUBJECTS = (0, 1)
 HAND_SEG_VALUE = 255
 FRAME_STEP = 5
 CONTACT_THRESHOLD_M = 0.005
@@ -42,23 +54,35 @@ def category_text(model_name: str) -> str:
     return " ".join(words) or model_name
 
 
-def s0_sequences(sequences_by_subject: list[list[str]], split: str) -> list[tuple[int, str]]:
-    """(subject index, sequence) pairs of DexYCB setup s0: train i%5!=4; val subjects 0-1, test 2-9, i%5==4."""
-    chosen = []
-    for s_idx, seqs in enumerate(sequences_by_subject):
-        for i, seq in enumerate(sorted(seqs)):
-            held_out = i % 5 == 4
-            if (split == "train" and not held_out) or (held_out and (
-                    (split == "val" and s_idx < 2) or (split == "test" and s_idx >= 2))):
-                chosen.append((s_idx, seq))
-    return chosen
+class _CalibrationLoader(yaml.SafeLoader):
+    """SafeLoader that also reads `!!python/tuple` nodes (as lists) without executing anything."""
+
+
+_CalibrationLoader.add_constructor("tag:yaml.org,2002:python/tuple",
+                                   lambda loader, node: loader.construct_sequence(node))
+
+
+def read_yaml(path: Path) -> Any:
+    """A DexYCB yml file (meta, intrinsics, MANO calibration), accepting python/tuple tags safely."""
+    with open(path) as f:
+        return yaml.load(f, Loader=_CalibrationLoader)  # noqa: S506 - safe loader subclass
+
+
+def s0_split(subject_index: int, sequence_index: int, split: str) -> bool:
+    """Whether sequence `sequence_index` (sorted order) of subject `subject_index` (in SUBJECTS) is in s0 `split`:
+    train i%5!=4 of all subjects; val subjects 0-1 and test subjects 2-9 with i%5==4."""
+    held_out = sequence_index % 5 == 4
+    if split == "train":
+        return not held_out
+    in_val = subject_index in S0_VAL_SUBJECTS
+    return held_out and ((split == "val" and in_val) or (split == "test" and not in_val))
 
 
 class DexYCBHandObject(RealFormatDataset):
     """DexYCB s0 frames as schema samples with the grasped object's pose, model name, masks and MANO hand."""
 
     docs: ClassVar[str] = "docs/tiger.md#dexycb"
-    index_version: ClassVar[int] = 1
+    index_version: ClassVar[int] = 2
 
     def __init__(self, root: str | Path, split: str = "train", mano_dir: str | Path | None = None,
                  max_samples: int | None = None, **kwargs: Any) -> None:
@@ -67,8 +91,8 @@ class DexYCBHandObject(RealFormatDataset):
         self._mano: Any = None
         self._models: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         super().__init__(root, split, **kwargs)
-        if max_samples is not None:
-            self.index = self.index[:max_samples]
+        self.index = list(first_samples(self.index, max_samples))
+        self._intrinsics: dict[str, np.ndarray] = {}
 
     def expected_files(self) -> list[str]:
         return ["*/*/meta.yml", "*/*/*/labels_*.npz", "*/*/*/color_*.jpg", "calibration/intrinsics/*.yml",
@@ -114,19 +138,27 @@ class DexYCBHandObject(RealFormatDataset):
         return out.vertices[0].numpy(), out.full_pose[0].numpy()
 
     def build_index(self) -> list[dict[str, Any]]:
-        subjects = sorted(p.name for p in self.root.iterdir() if p.is_dir() and "subject" in p.name)
-        seqs = [sorted(p.name for p in (self.root / s).iterdir() if (p / "meta.yml").is_file()) for s in subjects]
         classes = self.class_names()
         records = []
-        for s_idx, seq in s0_sequences(seqs, self.split):
-            seq_dir = self.root / subjects[s_idx] / seq
-            meta = yaml.safe_load((seq_dir / "meta.yml").read_text())
-            if meta["mano_sides"][0] != "right":
+        for s_idx, subject in enumerate(SUBJECTS):
+            if not (self.root / subject).is_dir():
                 continue
-            betas = yaml.safe_load((self.root / "calibration" / f"mano_{meta['mano_calib'][0]}" / "mano.yml"
-                                    ).read_text())["betas"]
-            ycb_id = int(meta["ycb_ids"][meta["ycb_grasp_ind"]])
-            for serial_dir in sorted(p for p in seq_dir.iterdir() if p.is_dir()):
+            sequences = sorted(p.name for p in (self.root / subject).iterdir() if (p / "meta.yml").is_file())
+            for q_idx, seq in enumerate(sequences):
+                if s0_split(s_idx, q_idx, self.split):
+                    records += self._sequence_records(self.root / subject / seq, classes)
+        return records
+
+    def _sequence_records(self, seq_dir: Path, classes: tuple[str, ...]) -> list[dict[str, Any]]:
+        meta = read_yaml(seq_dir / "meta.yml")
+        if meta["mano_sides"][0] != "right":
+            return []
+        betas = read_yaml(self.root / "calibration" / f"mano_{meta['mano_calib'][0]}" / "mano.yml")["betas"]
+        ycb_id = int(meta["ycb_ids"][meta["ycb_grasp_ind"]])
+        records = []
+        for serial in SERIALS:
+            serial_dir = seq_dir / serial
+            if serial_dir.is_dir():
                 for frame in range(0, int(meta["num_frames"]), FRAME_STEP):
                     rec = self._frame_record(serial_dir, frame, meta, betas, ycb_id, classes)
                     if rec is not None:
@@ -155,10 +187,18 @@ class DexYCBHandObject(RealFormatDataset):
                 "id": f"{rel.parts[0]}_{rel.parts[1]}_{serial_dir.name}_{frame}"}
 
     def intrinsics(self, serial: str) -> np.ndarray:
-        """3x3 colour intrinsics of a camera serial from calibration/intrinsics/<serial>_640x480.yml."""
-        color = yaml.safe_load((self.root / "calibration" / "intrinsics" / f"{serial}_640x480.yml"
-                                ).read_text())["color"]
-        return np.array([[color["fx"], 0, color["ppx"]], [0, color["fy"], color["ppy"]], [0, 0, 1]], np.float32)
+        """3x3 colour intrinsics of a camera serial from calibration/intrinsics/<serial>_640x480.yml (read once)."""
+        if serial not in self._intrinsics:
+            color = read_yaml(self.root / "calibration" / "intrinsics" / f"{serial}_640x480.yml")["color"]
+            self._intrinsics[serial] = np.array([[color["fx"], 0, color["ppx"]], [0, color["fy"], color["ppy"]],
+                                                 [0, 0, 1]], np.float32)
+        return self._intrinsics[serial].copy()
+
+    def describe(self, i: int) -> dict[str, str]:
+        """Sample id, object model, category text and image path of sample i, without decoding it."""
+        rec = self.index[i]
+        return {"sample_id": rec["id"], "object_model": rec["model"], "category": category_text(rec["model"]),
+                "image_path": str(self.root / rec["dir"] / f"color_{rec['frame']:06d}.jpg")}
 
     def load_sample(self, record: dict[str, Any]) -> dict[str, Any]:
         frame_dir = self.root / record["dir"]

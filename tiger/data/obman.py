@@ -4,10 +4,13 @@ Layout: `<root>/<split>/rgb/%08d.jpg` (256x256), `<root>/<split>/segm/%08d.png` 
 `<root>/<split>/meta/%08d.pkl` (coords_3d, verts_3d, class_id, sample_id, affine_transform, side, ...) and
 `<shapenet_root>/<class_id>/<sample_id>/models/model_normalized.obj`. The 3D annotations are in Blender's
 camera convention; `BLENDER_TO_OPENCV` = diag(1,-1,-1) turns them into OpenCV (as gSDF's cocoify_obman).
+The frames used are those of a gSDF split list (`datasets/obman/splits/train_87k.json`, `test_6k.json`: a JSON
+list of 8-digit ids), not every meta file of the split folder.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +21,7 @@ import numpy as np
 from common.data import schema as S
 from common.data.base import RealFormatDataset, read_image
 from common.data.render import rasterize
+from common.data.subset import first_samples
 from tiger.data.meshio import read_obj
 
 OBMAN_K = np.array([[480.0, 0.0, 128.0], [0.0, 480.0, 128.0], [0.0, 0.0, 1.0]], np.float32)
@@ -40,13 +44,25 @@ class ObManHandObject(RealFormatDataset):
     docs: ClassVar[str] = "docs/tiger.md#obman"
     index_version: ClassVar[int] = 1
 
-    def __init__(self, root: str | Path, split: str, shapenet_root: str | Path,
+    def __init__(self, root: str | Path, split: str, shapenet_root: str | Path, ids_file: str | Path,
                  max_samples: int | None = None, **kwargs: Any) -> None:
         self.shapenet_root = Path(shapenet_root)
         self._models: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         super().__init__(root, split, **kwargs)
-        if max_samples is not None:
-            self.index = self.index[:max_samples]
+        self.index = list(first_samples(self._select(Path(ids_file)), max_samples))
+
+    def _select(self, ids_file: Path) -> list[dict[str, Any]]:
+        """Index records of the ids in a gSDF split json, in the file's order; ids without a frame fail."""
+        if not ids_file.is_file():
+            raise FileNotFoundError(f"ObMan split list {ids_file} not found: set data.train_ids / data.eval_ids to "
+                                    "gSDF's datasets/obman/splits/train_87k.json / test_6k.json (docs/tiger.md#obman)")
+        ids = [str(i).zfill(8) for i in json.loads(ids_file.read_text())]
+        by_id = {rec["id"]: rec for rec in self.index}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise FileNotFoundError(f"{len(missing)} ids of {ids_file} have no meta file under "
+                                    f"{self.root / self.split / 'meta'} (first: {missing[:3]}); wrong split?")
+        return [by_id[i] for i in ids]
 
     def expected_files(self) -> list[str]:
         return [f"{self.split}/rgb/*.jpg", f"{self.split}/segm/*.png", f"{self.split}/meta/*.pkl"]
@@ -59,6 +75,13 @@ class ObManHandObject(RealFormatDataset):
             records.append({"id": meta_path.stem, "model": f"{meta['class_id']}/{meta['sample_id']}",
                             "side": meta.get("side", "right")})
         return records
+
+    def describe(self, i: int) -> dict[str, str]:
+        """Sample id, object model, category text and image path of sample i, without decoding it."""
+        rec = self.index[i]
+        return {"sample_id": rec["id"], "object_model": rec["model"],
+                "category": SHAPENET_CATEGORIES.get(rec["model"].split("/")[0], rec["model"].split("/")[0]),
+                "image_path": str(self.root / self.split / "rgb" / f"{rec['id']}.jpg")}
 
     def object_model(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(verts, faces) of ShapeNet `model_normalized.obj` for '<class_id>/<sample_id>' (model frame)."""

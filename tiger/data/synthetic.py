@@ -23,13 +23,11 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from common.data.render import merge_meshes, rasterize, render_mesh
-from tiger.data.dexycb import FRAME_STEP, MODEL_CLASSES_FILE
+from tiger.data.dexycb import FRAME_STEP, MODEL_CLASSES_FILE, SERIALS, SUBJECTS
 from tiger.data.meshio import write_obj
 
 log = logging.getLogger(__name__)
 
-SERIALS: tuple[str, ...] = ("836212060125", "839512060362", "840412060917", "841412060263",
-                            "932122060857", "932122060861", "932122061900", "932122062010")
 SKIN_RGB = (0.87, 0.68, 0.58)
 OBJECT_RGB: tuple[tuple[float, float, float], ...] = (
     (0.85, 0.15, 0.12), (0.15, 0.7, 0.2), (0.15, 0.3, 0.85), (0.95, 0.85, 0.15), (0.55, 0.2, 0.7),
@@ -37,6 +35,8 @@ OBJECT_RGB: tuple[tuple[float, float, float], ...] = (
 PALM_IDS = (0, 5, 9, 13, 17)
 SPEC_FILE = "synthetic_spec.json"
 """Written last under the root: the scene spec of a complete synthetic set (an existing set is reused)."""
+LAYOUT_VERSION = 2
+"""Bump when the writer changes what it writes (2: the toolkit's subject names)."""
 
 
 @dataclass
@@ -132,7 +132,7 @@ class GraspSceneWriter:
                                                       "ppx": float(K[0, 2]), "ppy": float(K[1, 2])}}))
         classes: list[str] = []
         for s in range(spec.num_subjects):
-            subject = f"2020{7 + s // 4:02d}{10 + s:02d}-subject-{s + 1:02d}"
+            subject = SUBJECTS[s]
             calib = f"{subject}_right"
             betas = np.random.default_rng([spec.seed, s]).normal(0.0, 0.5, 10)
             calib_path = root / "calibration" / f"mano_{calib}" / "mano.yml"
@@ -145,7 +145,7 @@ class GraspSceneWriter:
                 name = f"{100 + len(classes):03d}_{category}"
                 classes.append(name)
                 write_obj(root / "models" / name / "textured_simple.obj", verts, faces)
-                seq_dir = root / subject / f"20200{7 + s // 4}{10 + s:02d}_{100000 + q * 137:06d}"
+                seq_dir = root / subject / f"{subject[:8]}_{100000 + q * 137:06d}"
                 go, hand_pose, transl = self.grasp(rng, points.astype(np.float64), betas)
                 color = OBJECT_RGB[rng.integers(len(OBJECT_RGB))]
                 for serial in serials:
@@ -200,10 +200,19 @@ def ensure_synthetic_dexycb(root: str | Path, spec: SceneSpec | None = None) -> 
     spec = spec or SceneSpec()
     root = Path(root)
     stamp = root / SPEC_FILE
-    wanted = json.dumps(asdict(spec), sort_keys=True)
+    if spec.num_subjects > len(SUBJECTS):
+        raise ValueError(f"DexYCB has {len(SUBJECTS)} subjects; SceneSpec.num_subjects={spec.num_subjects}")
+    wanted = json.dumps({**asdict(spec), "layout_version": LAYOUT_VERSION}, sort_keys=True)
     if stamp.is_file() and stamp.read_text() == wanted:
         return root
     log.info("writing synthetic DexYCB-like scenes to %s", root)
+    if root.is_dir() and any(root.iterdir()):
+        if not stamp.is_file():
+            raise FileExistsError(f"{root} is not empty and holds no synthetic set ({SPEC_FILE}); choose an empty "
+                                  "data.root or null")
+        import shutil
+
+        shutil.rmtree(root)                        # an older / other synthetic set written by this function
     GraspSceneWriter(spec).write(root)
     stamp.write_text(wanted)
     return root

@@ -1,124 +1,98 @@
-"""Plain-torch image encoders: an HRNet-style two-branch multi-resolution encoder and a ResNet-style one.
+"""ResNet in torchvision's key layout (plain torch, no torchvision): the pose branches' visual encoder.
 
-Both load real weights from a local state-dict file (`.pt`/`.pth` or `.safetensors`) in this module's key
-layout when a path is given, else start from a random init of the configured (tiny by default) widths.
+Module names follow torchvision's `ResNet` exactly (`conv1`, `bn1`, `layer1.0.conv1`, `layer1.0.downsample.0`,
+...), so a published ResNet-50 state dict (e.g. `resnet50-0676ba61.pth`) loads strictly through
+`common.models.loading.load_pretrained` with only its classifier `fc.*` declared unexpected. Written here
+because torchvision cannot be a dependency (its CPU build is unavailable); the architecture is the standard one.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-log = logging.getLogger(__name__)
-
-
-def load_local_weights(module: nn.Module, path: str | Path | None) -> None:
-    """Load a local state dict into `module` (non-strict, mismatches logged); no-op when `path` is None."""
-    if path is None:
-        return
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"encoder weights {path} not found; give a local state-dict file or null "
-                                "for a random init (docs/tiger.md)")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(path))
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    missing, unexpected = module.load_state_dict(state, strict=False)
-    log.info("loaded %s: %d missing, %d unexpected keys", path, len(missing), len(unexpected))
-
-
-def conv_bn_relu(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
-    """Conv-BN-ReLU with 'same' padding."""
-    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
+from common.models.loading import PretrainedInit
 
 
 class BasicBlock(nn.Module):
-    """ResNet basic residual block (two 3x3 convs)."""
+    """ResNet-18/34 block: two 3x3 convs (torchvision names conv1/bn1/conv2/bn2/downsample)."""
 
     expansion = 1
 
-    def __init__(self, cin: int, width: int, stride: int = 1) -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
         super().__init__()
-        cout = width * self.expansion
-        self.body = nn.Sequential(conv_bn_relu(cin, width, stride),
-                                  nn.Conv2d(width, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
-        self.skip = (nn.Identity() if stride == 1 and cin == cout else
-                     nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(self.body(x) + self.skip(x))
+        skip = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + skip)
 
 
-class Bottleneck(BasicBlock):
-    """ResNet-50 bottleneck block (1x1, 3x3, 1x1 with expansion 4)."""
+class Bottleneck(nn.Module):
+    """ResNet-50 block: 1x1, 3x3 (stride here, torchvision v1.5), 1x1 with expansion 4."""
 
     expansion = 4
 
-    def __init__(self, cin: int, width: int, stride: int = 1) -> None:
-        nn.Module.__init__(self)
-        cout = width * self.expansion
-        self.body = nn.Sequential(conv_bn_relu(cin, width, 1, 1), conv_bn_relu(width, width, stride),
-                                  nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout))
-        self.skip = (nn.Identity() if stride == 1 and cin == cout else
-                     nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        skip = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        return self.relu(self.bn3(self.conv3(out)) + skip)
 
 
-class ResNetEncoder(nn.Module):
-    """ResNet-style encoder: stem (stride 4) and len(layers) stages; ResNet-50 = bottleneck, [3,4,6,3]."""
+def make_layer(block: type[BasicBlock | Bottleneck], inplanes: int, planes: int, blocks: int,
+               stride: int = 1) -> nn.Sequential:
+    """`blocks` residual blocks; the first one downsamples (1x1 conv + BN, torchvision's `downsample`)."""
+    downsample = None
+    if stride != 1 or inplanes != planes * block.expansion:
+        downsample = nn.Sequential(nn.Conv2d(inplanes, planes * block.expansion, 1, stride, bias=False),
+                                   nn.BatchNorm2d(planes * block.expansion))
+    layers = [block(inplanes, planes, stride, downsample)]
+    layers += [block(planes * block.expansion, planes) for _ in range(1, blocks)]
+    return nn.Sequential(*layers)
 
-    def __init__(self, widths: list[int], layers: list[int], bottleneck: bool = False,
-                 weights: str | None = None) -> None:
+
+class ResNet(nn.Module):
+    """torchvision-layout ResNet trunk without the classifier; ResNet-50 = widths [64,128,256,512],
+    layers [3,4,6,3], bottleneck. Output: (B, C, H/stride, W/stride) with stride 4 * 2**(len(widths)-1)."""
+
+    def __init__(self, widths: list[int], layers: list[int], bottleneck: bool = True,
+                 pretrained: PretrainedInit | None = None) -> None:
         super().__init__()
         block = Bottleneck if bottleneck else BasicBlock
-        self.stem = nn.Sequential(conv_bn_relu(3, widths[0], 2), conv_bn_relu(widths[0], widths[0], 2))
-        stages, cin = [], widths[0]
-        for i, (width, count) in enumerate(zip(widths, layers)):
-            blocks = []
-            for k in range(count):
-                blocks.append(block(cin, width, 2 if (k == 0 and i > 0) else 1))
-                cin = width * block.expansion
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.out_channels = cin
+        self.conv1 = nn.Conv2d(3, widths[0], 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        inplanes = widths[0]
+        self.num_layers = len(widths)
+        for i, (planes, count) in enumerate(zip(widths, layers)):
+            self.add_module(f"layer{i + 1}", make_layer(block, inplanes, planes, count, 1 if i == 0 else 2))
+            inplanes = planes * block.expansion
+        self.out_channels = inplanes
         self.stride = 4 * 2 ** (len(widths) - 1)
-        load_local_weights(self, weights)
+        if pretrained is not None:
+            pretrained.load_into(self)
 
     def forward(self, image: Tensor) -> Tensor:
-        """Image (B,3,H,W) normalised -> feature map (B,C,H/stride,W/stride)."""
-        return self.stages(self.stem(image))
-
-
-class HRNetEncoder(nn.Module):
-    """HRNet-style encoder: parallel high (stride 4) and low (stride 8) branches with repeated exchange."""
-
-    def __init__(self, width: int = 16, num_modules: int = 2, weights: str | None = None) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(conv_bn_relu(3, width, 2), conv_bn_relu(width, width, 2))
-        self.to_low = conv_bn_relu(width, 2 * width, 2)
-        self.high_blocks = nn.ModuleList(BasicBlock(width, width) for _ in range(num_modules))
-        self.low_blocks = nn.ModuleList(BasicBlock(2 * width, 2 * width) for _ in range(num_modules))
-        self.low_to_high = nn.ModuleList(nn.Sequential(nn.Conv2d(2 * width, width, 1, bias=False),
-                                                       nn.BatchNorm2d(width)) for _ in range(num_modules))
-        self.high_to_low = nn.ModuleList(nn.Sequential(nn.Conv2d(width, 2 * width, 3, 2, 1, bias=False),
-                                                       nn.BatchNorm2d(2 * width)) for _ in range(num_modules))
-        self.channels = (width, 2 * width)
-        load_local_weights(self, weights)
-
-    def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Image (B,3,H,W) -> F_v1 (B,C,H/4,W/4), F_v2 (B,2C,H/8,W/8), global F_vg (B,3C) by average pooling."""
-        high = self.stem(image)
-        low = self.to_low(high)
-        for hb, lb, l2h, h2l in zip(self.high_blocks, self.low_blocks, self.low_to_high, self.high_to_low):
-            high, low = hb(high), lb(low)
-            up = F.interpolate(l2h(low), size=high.shape[-2:], mode="bilinear", align_corners=False)
-            high, low = F.relu(high + up), F.relu(low + h2l(high))
-        pooled = torch.cat([high.mean((2, 3)), low.mean((2, 3))], dim=1)
-        return high, low, pooled
+        """Image (B,3,H,W) normalised with ImageNet statistics -> feature map (B,C,H/stride,W/stride)."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(image))))
+        for i in range(self.num_layers):
+            x = getattr(self, f"layer{i + 1}")(x)
+        return x

@@ -1,9 +1,16 @@
-"""PointNet++ building blocks in plain torch: farthest point sampling, ball query, set abstraction, propagation."""
+"""PointNet++ (SSG) in plain torch, in the key layout of the widely used PyTorch port's checkpoints.
+
+`SetAbstraction` / `FeaturePropagation` hold `mlp_convs` (1x1 Conv2d / Conv1d) and `mlp_bns` like
+yanx27/Pointnet_Pointnet2_pytorch, so the `sa1`/`sa2` tensors of its `pointnet2_cls_ssg` or
+`pointnet2_sem_seg` checkpoints (`model_state_dict` entry) load strictly into `PointNet2Encoder`.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from common.models.loading import PretrainedInit
 
 
 def square_distance(a: Tensor, b: Tensor) -> Tensor:
@@ -47,22 +54,15 @@ def query_ball_point(radius: float, nsample: int, xyz: Tensor, new_xyz: Tensor) 
     return torch.where(idx == n, first, idx)
 
 
-def shared_mlp(in_channels: int, widths: list[int]) -> nn.Sequential:
-    """Per-point MLP (Linear-BN-ReLU, i.e. 1x1 convolutions) applied to (P, C) rows."""
-    layers: list[nn.Module] = []
-    for width in widths:
-        layers += [nn.Linear(in_channels, width), nn.BatchNorm1d(width), nn.ReLU(inplace=True)]
-        in_channels = width
-    return nn.Sequential(*layers)
-
-
 class SetAbstraction(nn.Module):
     """Sample `npoint` centres, group neighbours in a ball, shared MLP (1x1 conv-BN-ReLU) and max-pool."""
 
     def __init__(self, npoint: int, radius: float, nsample: int, in_channels: int, mlp: list[int]) -> None:
         super().__init__()
         self.npoint, self.radius, self.nsample = npoint, radius, nsample
-        self.mlp = shared_mlp(in_channels + 3, mlp)
+        widths = [in_channels + 3, *mlp]
+        self.mlp_convs = nn.ModuleList(nn.Conv2d(a, b, 1) for a, b in zip(widths[:-1], widths[1:]))
+        self.mlp_bns = nn.ModuleList(nn.BatchNorm2d(b) for b in mlp)
         self.out_channels = mlp[-1]
 
     def forward(self, xyz: Tensor, feats: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
@@ -73,9 +73,10 @@ class SetAbstraction(nn.Module):
         grouped = index_points(xyz, group_idx) - centres.unsqueeze(2)
         if feats is not None:
             grouped = torch.cat([grouped, index_points(feats, group_idx)], dim=-1)
-        b, s, k, c = grouped.shape
-        out = self.mlp(grouped.reshape(b * s * k, c)).view(b, s, k, -1)
-        return centres, out.max(dim=2).values, centre_idx
+        out = grouped.permute(0, 3, 2, 1)                  # (B, C, K, S) as the reference implementation
+        for conv, bn in zip(self.mlp_convs, self.mlp_bns):
+            out = torch.relu(bn(conv(out)))
+        return centres, out.max(dim=2).values.transpose(1, 2), centre_idx
 
 
 class FeaturePropagation(nn.Module):
@@ -83,7 +84,9 @@ class FeaturePropagation(nn.Module):
 
     def __init__(self, in_channels: int, mlp: list[int]) -> None:
         super().__init__()
-        self.mlp = shared_mlp(in_channels, mlp)
+        widths = [in_channels, *mlp]
+        self.mlp_convs = nn.ModuleList(nn.Conv1d(a, b, 1) for a, b in zip(widths[:-1], widths[1:]))
+        self.mlp_bns = nn.ModuleList(nn.BatchNorm1d(b) for b in mlp)
         self.out_channels = mlp[-1]
 
     def forward(self, xyz_fine: Tensor, xyz_coarse: Tensor, feats_fine: Tensor | None,
@@ -97,5 +100,19 @@ class FeaturePropagation(nn.Module):
         interp = (index_points(feats_coarse, idx) * weight.unsqueeze(-1)).sum(2)
         if feats_fine is not None:
             interp = torch.cat([feats_fine, interp], dim=-1)
-        b, n, c = interp.shape
-        return self.mlp(interp.reshape(b * n, c)).view(b, n, -1)
+        out = interp.transpose(1, 2)
+        for conv, bn in zip(self.mlp_convs, self.mlp_bns):
+            out = torch.relu(bn(conv(out)))
+        return out.transpose(1, 2)
+
+
+class PointNet2Encoder(nn.Module):
+    """Two SSG set-abstraction levels (`sa1`, `sa2`): TIGeR's geometric backbone over the prior points."""
+
+    def __init__(self, npoints: tuple[int, int], radii: tuple[float, float], nsamples: tuple[int, int],
+                 mlps: tuple[list[int], list[int]], pretrained: PretrainedInit | None = None) -> None:
+        super().__init__()
+        self.sa1 = SetAbstraction(npoints[0], radii[0], nsamples[0], 0, mlps[0])
+        self.sa2 = SetAbstraction(npoints[1], radii[1], nsamples[1], mlps[0][-1], mlps[1])
+        if pretrained is not None:
+            pretrained.load_into(self)

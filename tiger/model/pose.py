@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from tiger.model.backbones import ResNetEncoder
+from tiger.model.backbones import ResNet
 
 
 def soft_argmax_3d(logits: Tensor) -> Tensor:
@@ -35,7 +35,7 @@ def camera_to_uvd(points: Tensor, K: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class VolumetricPoseHead(nn.Module):
-    """ResNet-style encoder -> upsampling -> J volumetric heatmaps -> soft-argmax uvd -> camera points.
+    """torchvision-layout ResNet encoder -> upsampling -> J volumetric heatmaps -> soft-argmax uvd -> camera points.
 
     Depth is decoded as gSDF's `decode_volume`: z = (d / D * 2 - 1) * depth_range + root_depth, with
     `root_depth` the wrist depth of the sample (the gSDF protocol gives the ground-truth wrist at test).
@@ -43,9 +43,9 @@ class VolumetricPoseHead(nn.Module):
 
     def __init__(self, num_joints: int, widths: list[int], layers: list[int], bottleneck: bool,
                  heatmap_size: int, depth_bins: int, depth_range: float, input_size: int,
-                 deconv_width: int = 32, weights: str | None = None) -> None:
+                 deconv_width: int = 32) -> None:
         super().__init__()
-        self.encoder = ResNetEncoder(widths, layers, bottleneck, weights)
+        self.encoder = ResNet(widths, layers, bottleneck)
         ups: list[nn.Module] = []
         channels, size = self.encoder.out_channels, input_size // self.encoder.stride
         while size < heatmap_size:

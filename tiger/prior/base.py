@@ -1,15 +1,12 @@
-"""The prior-source interface, canonical frame normalisation and the per-category disk cache."""
+"""The prior-source interface and canonical frame normalisation."""
 
 from __future__ import annotations
 
 import abc
-import logging
 import re
-from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
 
 
 def canonicalize(points: np.ndarray) -> np.ndarray:
@@ -46,16 +43,13 @@ class PriorSource(abc.ABC):
     """A source of object shape priors: `points(category)` returns (N,3) in the canonical frame."""
 
     name: str = "prior"
-    needs_image: bool = False
-    """Whether `category_of` looks at the input image (a real captioner does)."""
 
-    def __init__(self, num_points: int, cache_dir: str | Path | None = None) -> None:
+    def __init__(self, num_points: int) -> None:
         self.num_points = num_points
-        self.cache_dir = Path(cache_dir) if cache_dir else None
         self._memory: dict[str, np.ndarray] = {}
 
-    def category_of(self, image: np.ndarray | None, category_text: str) -> str:
-        """Category the prior is generated for; the default trusts the given category text."""
+    def category_for(self, split: str, sample_id: str, object_model: str, category_text: str) -> str:
+        """Category the prior of a frame is made for; the default trusts the dataset's category text."""
         return category_text
 
     @abc.abstractmethod
@@ -63,18 +57,8 @@ class PriorSource(abc.ABC):
         """Build the raw prior points (K,3) for a category (any frame; canonicalised afterwards)."""
 
     def points(self, category: str) -> np.ndarray:
-        """Prior (num_points,3) float32 for `category`, canonical frame (centred, max radius 1), cached."""
+        """Prior (num_points,3) float32 for `category`, canonical frame (centred, max radius 1), memoised."""
         key = category_slug(category)
-        if key in self._memory:
-            return self._memory[key]
-        path = self.cache_dir / f"{self.name}_{key}_{self.num_points}.npz" if self.cache_dir else None
-        if path is not None and path.exists():
-            pts = np.load(path)["points"].astype(np.float32)
-        else:
-            pts = farthest_point_resample(canonicalize(self._make(category)), self.num_points)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                np.savez_compressed(path, points=pts, category=category)
-                log.info("cached %s prior for %r at %s", self.name, category, path)
-        self._memory[key] = pts
-        return pts
+        if key not in self._memory:
+            self._memory[key] = farthest_point_resample(canonicalize(self._make(category)), self.num_points)
+        return self._memory[key]

@@ -1,9 +1,11 @@
-"""Generated prior: captioner -> text-to-image -> image-to-point-cloud, each a pluggable local-weights loader.
+"""The generated prior's three steps: captioner -> text-to-image -> image-to-point-cloud (local weights only).
 
-The real components are InstructBLIP (transformers), a diffusers text-to-image pipeline (e.g. FLUX.1) and
-Point-E. diffusers and point-e are optional: they are imported only when their loader is built, so the
-package never depends on them. Weights are read from local paths only; a missing path raises
-FileNotFoundError unless the stand-in of that step is configured.
+The real components are InstructBLIP (transformers), a diffusers text-to-image pipeline (FLUX.1) and Point-E.
+diffusers and point-e are optional: imported only when their loader is built. A missing weights path raises
+FileNotFoundError naming the config key. They run once, offline, in `scripts/make_priors.py`
+(tiger/prior/offline.py); training reads the cache. The stand-ins are named for what they are: the
+oracle captioner answers the ground-truth category, the procedural renderer draws one instance of the
+synthetic primitive family, depth lift back-projects that rendering.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Protocol
 
 import numpy as np
 
-from tiger.prior.base import PriorSource
 
 CAPTION_PROMPT = "What is being held by hand?"
 IMAGE_PROMPT = "A {category} in a clean surface"
@@ -73,20 +74,23 @@ def _require_path(path: str | Path | None, what: str, setting: str) -> Path:
     if path is None or not Path(path).exists():
         raise FileNotFoundError(
             f"{what} weights not found at {path!r}. Place them locally and set model.prior.{setting}, "
-            f"or use the stand-in (model.prior.{setting.split('_weights')[0]}=standin). No hub downloads are "
-            "made at run time; see docs/tiger.md ('Generated priors').")
+            "No hub downloads are made at run time; see docs/tiger.md ('Generated priors').")
     return Path(path)
 
 
 class InstructBlipCaptioner:
-    """InstructBLIP through transformers from a local folder (e.g. a copy of Salesforce/instructblip-flan-t5-xl)."""
+    """InstructBLIP through transformers from a local folder (e.g. a copy of Salesforce/instructblip-flan-t5-xl);
+    bf16 on CUDA. Decoding as the HF model card: beam search 5, max_length 256."""
 
     def __init__(self, model_dir: str | Path | None, device: str = "cpu", num_beams: int = 5) -> None:
         path = _require_path(model_dir, "InstructBLIP", "captioner_weights")
+        import torch
         from transformers import InstructBlipForConditionalGeneration, InstructBlipProcessor
 
+        self.dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         self.processor = InstructBlipProcessor.from_pretrained(path, local_files_only=True)
-        self.model = InstructBlipForConditionalGeneration.from_pretrained(path, local_files_only=True).to(device)
+        self.model = InstructBlipForConditionalGeneration.from_pretrained(
+            path, dtype=self.dtype, local_files_only=True).to(device).eval()
         self.device = device
         self.num_beams = num_beams
 
@@ -95,17 +99,17 @@ class InstructBlipCaptioner:
 
         if image is None:
             raise ValueError("InstructBLIP captioning needs the input image")
-        inputs = self.processor(images=Image.fromarray(image), text=CAPTION_PROMPT, return_tensors="pt")
-        out = self.model.generate(**inputs.to(self.device), do_sample=False, num_beams=self.num_beams,
-                                  max_length=256, min_length=1)
-        return self.processor.batch_decode(out, skip_special_tokens=True)[0]
+        inputs = self.processor(images=Image.fromarray(image), text=CAPTION_PROMPT, return_tensors="pt").to(self.device)
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        out = self.model.generate(**inputs, do_sample=False, num_beams=self.num_beams, max_length=256, min_length=1)
+        return self.processor.batch_decode(out, skip_special_tokens=True)[0].strip()
 
 
 class DiffusersTextToImage:
     """A diffusers text-to-image pipeline (e.g. FLUX.1-schnell) from a local folder; diffusers is optional."""
 
     def __init__(self, model_dir: str | Path | None, steps: int = 4, guidance: float = 0.0,
-                 size: int = 512, device: str = "cpu") -> None:
+                 size: int = 512, device: str = "cpu", seed: int = 0) -> None:
         path = _require_path(model_dir, "text-to-image (diffusers)", "text_to_image_weights")
         try:
             import diffusers
@@ -115,37 +119,53 @@ class DiffusersTextToImage:
         import torch
 
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        self.pipe = diffusers.DiffusionPipeline.from_pretrained(path, torch_dtype=dtype,
+        self.pipe = diffusers.DiffusionPipeline.from_pretrained(path, dtype=dtype,
                                                                 local_files_only=True).to(device)
-        self.steps, self.guidance, self.size = steps, guidance, size
+        self.steps, self.guidance, self.size, self.seed, self.device = steps, guidance, size, seed, device
 
     def __call__(self, prompt: str) -> GeneratedImage:
+        import torch
+
+        generator = torch.Generator(self.device).manual_seed(self.seed)
         image = self.pipe(prompt, height=self.size, width=self.size, guidance_scale=self.guidance,
-                          num_inference_steps=self.steps).images[0]
+                          num_inference_steps=self.steps, generator=generator).images[0]
         return GeneratedImage(rgb=np.asarray(image.convert("RGB")))
 
 
-class PointEImageToPoints:
-    """Point-E image-conditioned base40M + upsampler from pre-placed checkpoints; point-e is optional."""
+POINT_E_FILES = {"base40M": "base_40m.pt", "upsample": "upsample_40m.pt"}
+"""Point-E checkpoint file of each model config (point_e/models/download.py)."""
+CLIP_FILE = "ViT-L-14.pt"
+"""CLIP ViT-L/14 file that Point-E's image conditioning loads from its cache_dir (clip.load download_root)."""
 
-    def __init__(self, cache_dir: str | Path | None, device: str = "cpu") -> None:
-        path = _require_path(cache_dir, "Point-E (base_40m.pt, upsample_40m.pt)", "image_to_points_weights")
-        for name in ("base_40m.pt", "upsample_40m.pt"):
+
+class PointEImageToPoints:
+    """Point-E image-conditioned base40M + upsampler from pre-placed checkpoints; point-e is optional.
+
+    Both checkpoints load strictly through common.models.loading; CLIP is read from `clip_dir` (passed to
+    the models' `cache_dir`, so Point-E never looks in `<cwd>/point_e_model_cache` nor downloads).
+    """
+
+    def __init__(self, weights_dir: str | Path | None, clip_dir: str | Path | None, device: str = "cpu") -> None:
+        from common.models.loading import load_pretrained
+
+        path = _require_path(weights_dir, "Point-E (base_40m.pt, upsample_40m.pt)", "image_to_points_weights")
+        for name in POINT_E_FILES.values():
             _require_path(path / name, f"Point-E {name}", "image_to_points_weights")
+        clip = _require_path(clip_dir, f"CLIP for Point-E ({CLIP_FILE})", "point_e_clip_dir")
+        _require_path(clip / CLIP_FILE, f"CLIP {CLIP_FILE}", "point_e_clip_dir")
         try:
             import torch
             from point_e.diffusion.configs import DIFFUSION_CONFIGS, diffusion_from_config
             from point_e.diffusion.sampler import PointCloudSampler
             from point_e.models.configs import MODEL_CONFIGS, model_from_config
-            from point_e.models.download import load_checkpoint
         except ImportError as err:
             raise ImportError("the Point-E loader needs point-e installed from its repository "
                               "(optional, not a project dependency)") from err
         dev = torch.device(device)
         models, diffusions = [], []
-        for name in ("base40M", "upsample"):
-            model = model_from_config(MODEL_CONFIGS[name], dev)
-            model.load_state_dict(load_checkpoint(name, dev, cache_dir=str(path)))
+        for name, file in POINT_E_FILES.items():
+            model = model_from_config({**MODEL_CONFIGS[name], "cache_dir": str(clip)}, dev)
+            load_pretrained(model, path / file)
             models.append(model.eval())
             diffusions.append(diffusion_from_config(DIFFUSION_CONFIGS[name]))
         self.sampler = PointCloudSampler(device=dev, models=models, diffusions=diffusions,
@@ -160,15 +180,16 @@ class PointEImageToPoints:
         return np.asarray(self.sampler.output_to_point_clouds(samples)[0].coords, dtype=np.float32)
 
 
-class HintCaptioner:
-    """Stand-in captioner: answers with the given category text in InstructBLIP's answer format."""
+class OracleCaptioner:
+    """Stand-in captioner: answers with the ground-truth category text in InstructBLIP's answer format."""
 
     def __call__(self, image: np.ndarray | None, hint: str) -> str:
         return f"In this image, the hand is holding a {hint}."
 
 
-class PrototypeRenderer:
-    """Stand-in text-to-image: renders one synthetic instance of the prompt's category on a clean background."""
+class ProceduralRenderer:
+    """Stand-in text-to-image: renders one instance of the synthetic primitive family of the prompt's category
+    (the family the synthetic test objects come from, so it is close to a retrieval prototype)."""
 
     def __init__(self, vocabulary: list[str], size: int = 96, seed: int = 777) -> None:
         from scipy.spatial.transform import Rotation
@@ -182,6 +203,9 @@ class PrototypeRenderer:
         from common.data.synthetic import make_object
 
         category = parse_category(prompt.replace("A ", "holding a ", 1), self.vocabulary)
+        if category not in self.vocabulary:
+            raise ValueError(f"the procedural renderer only draws the synthetic categories {self.vocabulary}; "
+                             f"got {category!r} (use model.prior.text_to_image=diffusers on real data)")
         verts, faces, _ = make_object(category, np.random.default_rng(self.seed))
         verts = np.asarray(verts, dtype=np.float64)
         extent = np.linalg.norm(verts.max(0) - verts.min(0))
@@ -209,25 +233,3 @@ class DepthLiftToPoints:
         if image.object_to_camera is not None:
             points = points @ image.object_to_camera       # back to the object's canonical axes (z up)
         return points.astype(np.float32)
-
-
-class GeneratedPrior(PriorSource):
-    """Captioner -> category -> text-to-image -> image-to-points; one prior per category."""
-
-    name = "generated"
-
-    def __init__(self, num_points: int, captioner: Captioner, text_to_image: TextToImage,
-                 image_to_points: ImageToPoints, vocabulary: list[str] | None = None,
-                 cache_dir: str | Path | None = None, tag: str = "local") -> None:
-        super().__init__(num_points, cache_dir)
-        self.name = f"generated_{tag}"
-        self.needs_image = not isinstance(captioner, HintCaptioner)
-        self.captioner, self.text_to_image, self.image_to_points = captioner, text_to_image, image_to_points
-        self.vocabulary = vocabulary
-
-    def category_of(self, image: np.ndarray | None, category_text: str) -> str:
-        """Category parsed from the captioner's answer to CAPTION_PROMPT."""
-        return parse_category(self.captioner(image, category_text), self.vocabulary)
-
-    def _make(self, category: str) -> np.ndarray:
-        return self.image_to_points(self.text_to_image(IMAGE_PROMPT.format(category=category)))

@@ -64,10 +64,9 @@ class RetrievalPrior(PriorSource):
 
     name = "retrieval"
 
-    def __init__(self, num_points: int, cache_dir: str | Path | None = None,
-                 bank: PriorBank | None = None) -> None:
-        super().__init__(num_points, cache_dir)
-        self.bank = bank or PriorBank()
+    def __init__(self, num_points: int, bank: PriorBank) -> None:
+        super().__init__(num_points)
+        self.bank = bank
 
     def _make(self, category: str) -> np.ndarray:
         return self.bank.prototype(category)

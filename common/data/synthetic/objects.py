@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.geometry.meshes import sample_surface
+
 OBJECT_CATEGORIES: tuple[str, ...] = ("box", "cylinder", "can", "bottle", "sphere", "mug")
 """Names accepted by `make_object`."""
 
@@ -86,17 +88,6 @@ def _profile(category: str, rng: np.random.Generator) -> np.ndarray:
     raise KeyError(f"unknown object category {category!r}; choose one of {OBJECT_CATEGORIES}")
 
 
-def sample_surface(verts: np.ndarray, faces: np.ndarray, num_points: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """Area-weighted uniform samples (num_points, 3) on a triangle mesh."""
-    tri = verts[faces]
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    face = rng.choice(len(faces), size=num_points, p=area / area.sum())
-    r1, r2 = np.sqrt(rng.random(num_points))[:, None], rng.random(num_points)[:, None]
-    t = tri[face]
-    return ((1 - r1) * t[:, 0] + r1 * (1 - r2) * t[:, 1] + r1 * r2 * t[:, 2]).astype(np.float32)
-
-
 def make_object(category: str, rng: np.random.Generator,
                 num_points: int = 2048) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random instance of `category` -> (verts (V,3) float32 m, faces (F,3) int64, surface_points (N,3))."""
@@ -115,5 +106,5 @@ def make_object(category: str, rng: np.random.Generator,
             verts = np.concatenate([verts, hv])
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     verts = verts - 0.5 * (lo + hi)
-    points = sample_surface(verts, faces, num_points, rng)
+    points = sample_surface(verts, faces, num_points, rng).astype(np.float32)
     return verts.astype(np.float32), faces.astype(np.int64), points
