@@ -22,8 +22,8 @@ from common import PAPERS
 
 log = logging.getLogger(__name__)
 DIRECTIONS = ("minimize", "maximize")
-STRICT = False
-"""Papers must expose SCHEMAS and METRICS (False only while paper helpers added them)."""
+STRICT = True
+"""Papers must expose SCHEMAS and METRICS, experiments optimized_metric/direction (False: warnings only)."""
 
 
 class ConfigError(ValueError):
@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 
 def _omegaconf_message(err: OmegaConfBaseException, section: str) -> str:
     key = getattr(err, "full_key", None) or ""
-    full = f"{section}.{key}" if key and not key.startswith(f"{section}.") else (key or section)
+    full = f"{section}.{key}" if key and key != section and not key.startswith(f"{section}.") else (key or section)
     first = str(err).splitlines()[0]
     return f"{full}: {first}"
 
@@ -49,7 +49,7 @@ def _check_schema(cfg: DictConfig, section: str, schema: type) -> None:
     except OmegaConfBaseException as err:
         raise ConfigError(f"{_omegaconf_message(err, section)}\n  fix: give it a value of the type declared in "
                           f"{schema.__module__}.{schema.__name__}") from None
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, FileNotFoundError) as err:  # the dataclass's own __post_init__ checks
         message = str(err)
         prefix = "" if message.startswith(f"{section}.") else f"{section}: "
         raise ConfigError(f"{prefix}{message}") from None

@@ -24,8 +24,13 @@ _CACHE_ENV = {"EHP_BODY_MODELS_STANDIN": "body_models_standin", "EHP_DATA_CACHE"
 _USER_SET = {var for var in _CACHE_ENV if var in os.environ}
 
 
-def set_launch_id() -> str:
-    """Agree on this launch's id on every rank (before Hydra builds the run dir from `EHP_LAUNCH_ID`)."""
+def set_launch_id() -> str | None:
+    """Agree on this launch's id on every rank (before Hydra builds the run dir from `EHP_LAUNCH_ID`);
+    nothing to agree on when the command line names the run dir itself."""
+    import sys
+
+    if any(arg.startswith(("hydra.run.dir=", "hydra.sweep.dir=")) for arg in sys.argv[1:]):
+        return None
     os.environ["EHP_LAUNCH_ID"] = launch_id()
     return os.environ["EHP_LAUNCH_ID"]
 

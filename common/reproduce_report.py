@@ -145,7 +145,7 @@ def _cell(stats: dict | None) -> str:
         return "-"
     if len(stats["per_seed"]) == 1:
         return _fmt(stats["mean"])
-    return f"{_fmt(stats['mean'])} ± {_fmt(stats[SPREAD])}"
+    return f"{_fmt(stats['mean'])} ± {stats[SPREAD]:.2g}"
 
 
 def table_markdown(table: dict) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shlex
 import shutil
@@ -191,7 +192,7 @@ def execute(unit: RunUnit, ckpt: Path | None, reuse: bool) -> UnitResult:
         shutil.rmtree(unit.run_dir, ignore_errors=True)  # never resume a stale run of older code
         start, cpu_start = time.perf_counter(), time.process_time()
         with _logged_to(unit.run_dir / "reproduce.log"):
-            result.metrics = {k: float(v) for k, v in run(cfg, unit.action).items()}
+            result.metrics = {k: math.nan if v is None else float(v) for k, v in run(cfg, unit.action).items()}
         result.seconds, result.cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         timing_file.write_text(json.dumps({"seconds": result.seconds, "cpu_seconds": result.cpu_seconds}))
     except Exception:  # reported with the unit's key and log; the other units go on

@@ -188,6 +188,14 @@ def run_throughput(papers: list[str], out_dir: Path, tiny: bool = False, device:
     return 0
 
 
+def compose_config(overrides: list[str]) -> Any:
+    """The run config `scripts/train.py <overrides>` would use (Hydra compose over configs/train.yaml)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(Path(__file__).resolve().parents[1] / "configs"), version_base=None):
+        return compose("train", overrides=overrides)
+
+
 def probe_from_module(description: str, model: torch.nn.Module, loss_fn: Callable[[], torch.Tensor],
                       items_per_step: int, batches: Callable[[], Iterator[Any]] | None, items_per_batch: int,
                       item: str = "samples", tokens_per_step: int | None = None, batches_note: str = "",

@@ -49,9 +49,16 @@ class ContactDataConfig:
     cache: bool = True                   # cache generated clips under paths.cache_dir/contact
 
 
+def _resolved(node: DictConfig | dict | None) -> dict:
+    """Plain dict of a config node with its interpolations (e.g. ${paths.data_root}) resolved."""
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return dict(node or {})
+
+
 def model_config(cfg: DictConfig | dict | None) -> ContactModelConfig:
     """Validate `cfg.model` against ContactModelConfig (unknown keys or wrong types fail here)."""
-    merged = OmegaConf.merge(OmegaConf.structured(ContactModelConfig), cfg or {})
+    merged = OmegaConf.merge(OmegaConf.structured(ContactModelConfig), _resolved(cfg))
     out = OmegaConf.to_object(merged)
     if out.window < 1 or out.window % 2 == 0:
         raise ValueError(f"model.window={out.window}: the k x k window needs an odd k >= 1")
@@ -69,7 +76,7 @@ METRICS = ("miou", "part_miou", "accuracy", "contact_iou", "contact_recall", "l_
 
 def data_config(cfg: DictConfig | dict | None) -> ContactDataConfig:
     """Validate `cfg.data` against ContactDataConfig."""
-    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ContactDataConfig), cfg or {}))
+    out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ContactDataConfig), _resolved(cfg)))
     if out.source not in ("synthetic", "behave"):
         raise ValueError(f"data.source={out.source!r}: choose 'synthetic' or 'behave'")
     return out

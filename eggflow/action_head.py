@@ -104,7 +104,8 @@ class FlowmatchingActionHead(nn.Module):
         self.model = DiT(heads, cfg.input_embedding_dim // heads, cfg.hidden_size, cfg.num_layers,
                          cross_dim=cfg.backbone_embedding_dim, dropout=cfg.dropout,
                          gradient_checkpointing=cfg.gradient_checkpointing)
-        self.beta = torch.distributions.Beta(cfg.noise_beta_alpha, cfg.noise_beta_beta)
+        self.beta = torch.distributions.Beta(torch.tensor(cfg.noise_beta_alpha, device="cpu"),
+                                             torch.tensor(cfg.noise_beta_beta, device="cpu"), validate_args=False)
 
     def encode_vl(self, vl_tokens: Tensor) -> Tensor:
         """vlln + vl_self_attention over the adapted backbone tokens (B,S,backbone_dim)."""

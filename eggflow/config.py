@@ -126,6 +126,7 @@ class EggFlowDataConfig:
     egomotion_top_fraction: float | None = None  # evaluate on the top fraction by egomotion (0.1)
     allow_placeholder_frames: bool = False  # lerobot without videos: feed mid-grey frames (vision ablated)
     text: str = "instruction"            # instruction (fine-grained, when present) | task (scenario name)
+    cache_features: bool = False         # lerobot: frozen-encoder features cached per episode in bf16 (cache_dir)
     eval_split: str = "val"              # LeRobot split evaluated
     test_corruptions: bool = True        # also report test-time noisy vision / dummy language (Table 3 protocol)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from transformers import BertTokenizer
 
@@ -63,7 +64,13 @@ class EgoVideoEncoder(nn.Module):
 
     @torch.no_grad()
     def encode_video(self, video: Tensor) -> Tensor:
-        """(B,3,T,H,W) in [0,1] -> (B, 1+T*P, vision_width) after pixel normalisation."""
+        """(B,3,T,H,W) in [0,1] -> (B, 1+T*P, vision_width): resized to image_size (bilinear), normalised."""
+        size = self.cfg.image_size
+        if video.shape[-2:] != (size, size):
+            b, c, t = video.shape[:3]
+            frames = video.transpose(1, 2).reshape(b * t, c, *video.shape[-2:])
+            frames = F.interpolate(frames, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            video = frames.view(b, t, c, size, size).transpose(1, 2)
         return self.model.encode_video_tokens((video - self.pixel_mean) / self.pixel_std)
 
     def tokenize(self, texts: list[str]) -> dict[str, Tensor]:

@@ -22,10 +22,12 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from common.cache import cache_key, cache_path, cached_tensors
 from eggflow.canonical import Window, make_window
 from eggflow.config import EggFlowDataConfig
 from eggflow.data import WINDOW_KEYS, frames_to_video, noise_video
 from eggflow.egoexo4d import Episode
+from eggflow.encoder import EgoVideoEncoder
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
@@ -204,6 +206,7 @@ class LeRobotWindows(Dataset):
         self.data = {e: reader.episode(e) for e in episode_ids}
         self.texts = {e: reader.text(e, cfg.text) for e in episode_ids}
         self.index = [(e, t) for e in episode_ids for t in range(len(self.data[e][0]))]
+        self.position = {sample: i for i, sample in enumerate(self.index)}    # sample -> index in the full split
         self.egomotion = np.array([self.window(i).egomotion for i in range(len(self.index))])
 
     def subset(self, keep: np.ndarray) -> LeRobotWindows:
@@ -237,8 +240,8 @@ class LeRobotWindows(Dataset):
 
     def inputs(self, i: int, window: Window) -> tuple[torch.Tensor, str]:
         """(video (3,T,224,224) in [0,1], text) the model sees for sample i, ablations applied."""
-        e, _ = self.index[i]
-        rng = np.random.default_rng([self.seed, i])
+        e, t = self.index[i]
+        rng = np.random.default_rng([self.seed, self.position[(e, t)]])
         frames = len(window.video_index)
         if self.cfg.noisy_vision:
             video = noise_video(1, frames, 224, rng)[0]
@@ -254,6 +257,57 @@ class LeRobotWindows(Dataset):
         item = {k: torch.from_numpy(np.asarray(getattr(window, k))) for k in WINDOW_KEYS}
         item["video"], item["text"] = self.inputs(i, window)
         return item
+
+
+class CachedFeatures(Dataset):
+    """LeRobotWindows whose frozen-encoder features are computed once per episode (all its anchors) and cached
+    in bf16 under paths.cache_dir (common/cache.py); items carry `vision_feats` / `text_feats`, not video/text."""
+
+    def __init__(self, windows: LeRobotWindows, encoder: EgoVideoEncoder, cache_dir: Path, key: tuple) -> None:
+        self.windows, self.encoder, self.cache_dir, self.key = windows, encoder, Path(cache_dir), key
+        self.egomotion = windows.egomotion
+        self._episode: tuple[int | None, dict[str, torch.Tensor]] = (None, {})
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def features(self, e: int) -> dict[str, torch.Tensor]:
+        """bf16 features of every anchor of episode e (kept in memory for one episode at a time)."""
+        if self._episode[0] != e:
+            w = self.windows
+            name = cache_key("eggflow-features", 1, self.key, w.cfg, w.seed, e)
+            self._episode = (e, cached_tensors(cache_path(self.cache_dir, "eggflow", name, ".safetensors"),
+                                               lambda: self._encode(e)))
+        return self._episode[1]
+
+    def _encode(self, e: int) -> dict[str, torch.Tensor]:
+        w, anchors = self.windows, range(len(self.windows.data[e][0]))
+        vision, text = [], []
+        for chunk in np.array_split(np.arange(len(anchors)), max(1, len(anchors) // 16)):
+            inputs = [w.inputs(w.position[(e, int(t))], w.window(w.position[(e, int(t))])) for t in chunk]
+            vision.append(self.encoder.encode_video(torch.stack([v for v, _ in inputs])).to(torch.bfloat16))
+            text.append(self.encoder.encode_text([x for _, x in inputs]).to(torch.bfloat16))
+        return {"vision_feats": torch.cat(vision).cpu(), "text_feats": torch.cat(text).cpu()}
+
+    def __getitem__(self, i: int) -> dict:
+        window = self.windows.window(i)
+        item = {k: torch.from_numpy(np.asarray(getattr(window, k))) for k in WINDOW_KEYS}
+        e, t = self.windows.index[i]
+        item.update({k: v[t].float() for k, v in self.features(e).items()})
+        return item
+
+    def window_arrays(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Window arrays of the samples in `index`."""
+        return self.windows.window_arrays(index)
+
+    def subset(self, keep: np.ndarray) -> CachedFeatures:
+        """A view restricted to `keep` (same per-episode caches)."""
+        return CachedFeatures(self.windows.subset(keep), self.encoder, self.cache_dir, self.key)
+
+    def with_ablations(self, noisy_vision: bool, dummy_language: bool, seed: int) -> CachedFeatures:
+        """Features of the corrupted inputs (cached under their own key)."""
+        return CachedFeatures(self.windows.with_ablations(noisy_vision, dummy_language, seed), self.encoder,
+                              self.cache_dir, self.key)
 
 
 def lerobot_datasets(cfg: EggFlowDataConfig, words: list[str]) -> tuple[LeRobotWindows, LeRobotWindows]:

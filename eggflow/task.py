@@ -49,15 +49,19 @@ class EggFlowData:
         return encoder
 
     def _load_lerobot(self, model_cfg: EggFlowModelConfig) -> tuple[Dataset, Dataset]:
-        from eggflow.lerobot import lerobot_datasets, open_root, task_texts
+        from eggflow.lerobot import CachedFeatures, lerobot_datasets, open_root, task_texts
 
         words = vocabulary_words(task_texts(open_root(self.cfg)))
         if not model_cfg.encoder.tokenizer:
             self.model_cfg = dataclasses.replace(model_cfg, encoder=dataclasses.replace(model_cfg.encoder,
                                                                                            words=words))
         train, evals = lerobot_datasets(self.cfg, words)
-        self.eval_texts = [train.texts[e] for e in sorted(train.texts)][:8]
-        return train, evals
+        self.eval_texts = [evals.texts[e] for e in sorted(evals.texts)][:8]
+        if not self.cfg.cache_features:
+            return train, evals
+        key = (self.model_cfg.encoder, self.encoder_seed, train.reader.info.get("total_frames"))
+        return (CachedFeatures(train, self.encoder, self.cache_dir, key),
+                CachedFeatures(evals, self.encoder, self.cache_dir, key))
 
     def _load_synthetic(self) -> tuple[ForecastDataset, ForecastDataset]:
         """Synthetic clips with cached frozen features (safetensors under paths.cache_dir/eggflow)."""

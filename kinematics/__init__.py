@@ -6,8 +6,8 @@ Refinement entry point for other pipelines (e.g. the contact paper)::
     out = solve_contact(
         body_params,            # smplx SMPL params: global_orient (B,3), body_pose (B,69), betas (B,10), transl (B,3)
                                 # (or MANO: global_orient, hand_pose (B,45), betas, transl)
-        "left_arm",             # chain: left_arm/right_arm/left_leg/right_leg/body, a BEHAVE part name
-                                # (left_forearm, torso, ...) or a MANO finger (thumb/index/middle/ring/little)
+        "left_arm",             # chain: left_arm/right_arm/left_leg/right_leg/body (the paper's, from the root),
+                                # part_chain("left_forearm") for a BEHAVE part, or a MANO finger (thumb/index/...)
         target_points,          # (B,N,3) or (N,3) contact points, same frame as the model output (metres)
         model=None,             # the smplx model the params belong to (default: stand-in load_smpl()/load_mano())
         root_2d=None, K=None,   # optional 2D root (B,2) pixels + intrinsics (B,3,3): enables L_2D
@@ -24,16 +24,44 @@ Refinement entry point for other pipelines (e.g. the contact paper)::
 No offline training: every call optimises one small MLP per problem online (batched).
 """
 
-from kinematics.chains import CHAINS, MANO_CHAINS, PART_TO_CHAIN, SMPL_CHAINS, KinematicChain, get_chain
-from kinematics.fk import ChainFK, forward_kinematics, improved_fk, relative_transforms, twist_swing_delta
+from kinematics.chains import (
+    CHAINS,
+    MANO_CHAINS,
+    PART_TO_CHAIN,
+    SHORT_CHAINS,
+    SMPL_CHAINS,
+    KinematicChain,
+    get_chain,
+    part_chain,
+)
+from kinematics.fk import ChainFK, fk_joints, forward_kinematics, improved_fk, relative_transforms, twist_swing_delta
 from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
 from kinematics.objective import IKProblem, IKResult, LossWeights
 from kinematics.refine import build_problem, solve_contact
 from kinematics.trust_region import TrustRegionConfig, solve_trust_region
 
 __all__ = [
-    "CHAINS", "MANO_CHAINS", "PART_TO_CHAIN", "SMPL_CHAINS", "ChainFK", "IKProblem", "IKResult",
-    "KinematicChain", "LossWeights", "NeuralIKConfig", "TrustRegionConfig", "build_problem",
-    "forward_kinematics", "get_chain", "improved_fk", "relative_transforms", "solve_contact",
-    "solve_neural_ik", "solve_trust_region", "twist_swing_delta",
+    "CHAINS",
+    "MANO_CHAINS",
+    "PART_TO_CHAIN",
+    "SHORT_CHAINS",
+    "SMPL_CHAINS",
+    "ChainFK",
+    "IKProblem",
+    "IKResult",
+    "KinematicChain",
+    "LossWeights",
+    "NeuralIKConfig",
+    "TrustRegionConfig",
+    "build_problem",
+    "fk_joints",
+    "forward_kinematics",
+    "get_chain",
+    "improved_fk",
+    "part_chain",
+    "relative_transforms",
+    "solve_contact",
+    "solve_neural_ik",
+    "solve_trust_region",
+    "twist_swing_delta",
 ]

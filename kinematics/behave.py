@@ -135,11 +135,23 @@ def read_world_to_camera(config_dir: Path, kid: int) -> tuple[np.ndarray, np.nda
     return rot.T, -rot.T @ trans
 
 
+def read_fields(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """float64 arrays `keys` of a fit pickle; a corrupt file or a missing field is an error naming both."""
+    try:
+        with require(path).open("rb") as f:
+            data = pickle.load(f, encoding="latin1")
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
+        raise BehaveLayoutError(f"{path}: unreadable fit pickle ({type(err).__name__}: {err})") from err
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise BehaveLayoutError(f"{path}: field(s) {missing} missing (found: {found})")
+    return {k: np.asarray(data[k], dtype=np.float64) for k in keys}
+
+
 def read_smpl_fit(frame_dir: Path, fit_name: str = "fit02") -> dict[str, np.ndarray]:
     """SMPL-H fit of a frame: pose (156,), betas (10,), trans (3,) in the world frame (m)."""
-    with require(frame_dir / "person" / fit_name / "person_fit.pkl").open("rb") as f:
-        fit = pickle.load(f, encoding="latin1")
-    out = {k: np.asarray(fit[k], dtype=np.float64) for k in ("pose", "betas", "trans")}
+    out = read_fields(frame_dir / "person" / fit_name / "person_fit.pkl", ("pose", "betas", "trans"))
     if out["pose"].shape != (156,):
         raise BehaveLayoutError(f"{frame_dir / 'person' / fit_name / 'person_fit.pkl'}: field 'pose' has shape "
                                 f"{out['pose'].shape}; BEHAVE fits are SMPL-H (156,)")
@@ -153,9 +165,8 @@ def read_object_fit(frame_dir: Path, category: str, fit_name: str = "fit01") -> 
         name = object_fit_name(category)
         raise BehaveLayoutError(f"BEHAVE layout: missing {frame_dir / name / fit_name / (name + '_fit.pkl')} "
                                 f"(object fits are stored under SeqInfo.get_obj_name(convert=True)); see {DOCS}")
-    with path.open("rb") as f:
-        fit = pickle.load(f, encoding="latin1")
-    return np.asarray(fit["angle"], dtype=np.float64), np.asarray(fit["trans"], dtype=np.float64)
+    fit = read_fields(path, ("angle", "trans"))
+    return fit["angle"], fit["trans"]
 
 
 def template_file(root: Path, category: str) -> Path:
@@ -169,7 +180,10 @@ def read_root_2d(frame_dir: Path, kid: int, min_score: float = 0.1) -> np.ndarra
     """(2,) OpenPose root (BODY_25 mid hip, else the hips' mean) in pixels of `k{kid}.color.json`; BEHAVE
     stores a flat `body_joints` list (x, y, score per joint), plain OpenPose `people[0].pose_keypoints_2d`."""
     path = require(frame_dir / f"k{kid}.color.json")
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise BehaveLayoutError(f"{path}: not valid JSON ({err})") from err
     flat = data["body_joints"] if "body_joints" in data else (
         data["people"][0]["pose_keypoints_2d"] if data.get("people") else None)
     if flat is None:
@@ -252,7 +266,13 @@ def read_packed_recon(recon_dir: Path, seq: str, kid: int = 1) -> PackedRecon:
     if not path.is_file():
         raise BehaveLayoutError(f"rough fits: missing {path} (VisTracker/CHORE packed output, "
                                 f"`recon_<save_name>/<seq>_k<kid>.pkl`); set data.rough_dir; see {DOCS}")
-    data = joblib.load(path)
+    try:
+        data = joblib.load(path)
+    except Exception as err:  # joblib raises many types (pickle, zlib, EOF) for a damaged file
+        raise BehaveLayoutError(f"{path}: unreadable VisTracker/CHORE packed file "
+                                f"({type(err).__name__}: {err})") from err
+    if not isinstance(data, dict):
+        raise BehaveLayoutError(f"{path}: expected a dict of arrays, got {type(data).__name__}")
     for key in ("frames", "poses", "betas", "trans", "obj_angles", "obj_trans"):
         if key not in data:
             raise BehaveLayoutError(f"{path}: field {key!r} missing (keys: {sorted(data)})")

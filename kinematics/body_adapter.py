@@ -40,13 +40,25 @@ def smpl_rest_joints(model: torch.nn.Module, betas: Tensor) -> Tensor:
 
     Regresses the template and the shape directions first (the map is linear), so no (B,6890,3) mesh is built.
     """
-    n_betas = model.shapedirs.shape[-1]
-    regressor = model.J_regressor.double()
-    if is_smplh(model):
-        regressor = regressor[list(SMPLH_AS_SMPL24)]
-    joint_template = regressor @ model.v_template.double()
-    joint_dirs = torch.einsum("jv,vkl->jkl", regressor, model.shapedirs.double())
-    return joint_template[None] + torch.einsum("bl,jkl->bjk", betas.double()[:, :n_betas], joint_dirs)
+    joint_template, joint_dirs = _joint_regression(model)
+    n_betas = joint_dirs.shape[-1]
+    return joint_template[None] + torch.einsum("bl,jkl->bjk", betas.double()[:, :n_betas].to(joint_dirs.device),
+                                               joint_dirs)
+
+
+def _joint_regression(model: torch.nn.Module) -> tuple[Tensor, Tensor]:
+    """(J,3) regressed template joints and (J,3,L) regressed shape directions (float64), computed once per model
+    and kept on it (invalidated when the model's buffers are replaced, e.g. by `.to()`)."""
+    key = (model.J_regressor.data_ptr(), model.v_template.data_ptr(), model.shapedirs.data_ptr())
+    cached = getattr(model, "_ehp_joint_regression", None)
+    if cached is None or cached[0] != key:
+        regressor = model.J_regressor.double()
+        if is_smplh(model):
+            regressor = regressor[list(SMPLH_AS_SMPL24)]
+        cached = (key, regressor @ model.v_template.double(),
+                  torch.einsum("jv,vkl->jkl", regressor, model.shapedirs.double()))
+        object.__setattr__(model, "_ehp_joint_regression", cached)
+    return cached[1], cached[2]
 
 
 def mano_rest_joints21(model: torch.nn.Module, betas: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ import torch
 from common.geometry import axis_angle_to_matrix
 from kinematics.config import KinematicsDataConfig, KinematicsModelConfig
 from kinematics.evaluation import score, smpl_vertices
-from kinematics.fk import forward_kinematics
+from kinematics.fk import fk_joints
 from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
 from kinematics.objective import IKResult, reach_distance
 from kinematics.synthetic import Interactions, NoiseConfig, make_interactions
@@ -49,7 +49,7 @@ def make_cases(model: torch.nn.Module, data: KinematicsDataConfig) -> list[Bench
         inter = make_interactions(model, data.problems_per_chain, chain, data.seed + 1000 * k, noise,
                                   data.n_contact, data.contact_radius, data.chain_set)
         p = inter.problem
-        gt = forward_kinematics(axis_angle_to_matrix(inter.gt_pose), p.rest_joints, p.chain.parents)[0]
+        gt = fk_joints(axis_angle_to_matrix(inter.gt_pose), p.rest_joints, p.chain.parents)
         gt = gt + inter.gt_transl[:, None]
         cases.append(BenchmarkCase(inter, gt, smpl_vertices(model, inter.gt_pose, inter.betas, inter.gt_transl)))
     return cases
@@ -76,7 +76,7 @@ def solver_configs(model_cfg: KinematicsModelConfig, max_steps: int, lr: float, 
 def rough_result(inter: Interactions, gt_joints_like: torch.Tensor) -> IKResult:
     """The unrefined input as an IKResult (the trivial baseline)."""
     p = inter.problem
-    joints = forward_kinematics(axis_angle_to_matrix(p.rough_pose), p.rest_joints, p.chain.parents)[0]
+    joints = fk_joints(axis_angle_to_matrix(p.rough_pose), p.rest_joints, p.chain.parents)
     joints = joints + p.rough_transl[:, None]
     zeros = torch.zeros(p.batch, dtype=torch.float64)
     return IKResult(p.rough_pose, axis_angle_to_matrix(p.rough_pose), p.rough_transl, joints,

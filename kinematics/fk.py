@@ -36,6 +36,21 @@ def tree_levels(parents: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(i for i, d in enumerate(depth) if d == level) for level in range(max(depth) + 1))
 
 
+def fk_joints(rot_mats: Tensor, rest_joints: Tensor, parents: tuple[int, ...] | list[int]) -> Tensor:
+    """Posed joints (B,J,3) only (eqs. 1-4, no translation): world rotations and positions per joint as 3x3 and
+    3-vectors, no 4x4 transform built; equals `forward_kinematics(...)[0]` and smplx's batch_rigid_transform."""
+    parents = tuple(int(p) for p in parents)
+    tree_levels(parents)                                           # validates the order (cached)
+    rots: list[Tensor] = [rot_mats[:, 0]]
+    pos: list[Tensor] = [rest_joints[:, 0]]
+    for i in range(1, len(parents)):
+        p = parents[i]
+        bone = (rest_joints[:, i] - rest_joints[:, p]).unsqueeze(-1)
+        pos.append(torch.baddbmm(pos[p].unsqueeze(-1), rots[p], bone).squeeze(-1))
+        rots.append(torch.bmm(rots[p], rot_mats[:, i]))
+    return torch.stack(pos, dim=1)
+
+
 def forward_kinematics(rot_mats: Tensor, rest_joints: Tensor, parents: tuple[int, ...] | list[int],
                        ) -> tuple[Tensor, Tensor]:
     """Posed joints (B,J,3) and world transforms G (B,J,4,4) from local rotations (B,J,3,3), rest joints (B,J,3).
@@ -91,8 +106,7 @@ def improved_fk(rough_rot: Tensor, rest_joints: Tensor, parents: tuple[int, ...]
                 delta: Tensor, transl: Tensor, delta_t: Tensor) -> tuple[Tensor, Tensor]:
     """Joints q = G[:3,3] + t^ + dt (eq. 10) (B,J,3) and the local rotations used (B,J,3,3)."""
     rot = compose_chain_rotations(rough_rot, joint_ids, delta)
-    joints, _ = forward_kinematics(rot, rest_joints, parents)
-    return joints + (transl + delta_t)[:, None], rot
+    return fk_joints(rot, rest_joints, parents) + (transl + delta_t)[:, None], rot
 
 
 class ChainFK:

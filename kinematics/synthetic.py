@@ -20,7 +20,7 @@ from torch import Tensor
 from common.geometry import axis_angle_to_matrix
 from kinematics.body_adapter import smpl_rest_joints
 from kinematics.chains import CHAIN_SETS, SHORT_CHAINS
-from kinematics.fk import forward_kinematics
+from kinematics.fk import fk_joints
 from kinematics.objective import IKProblem
 
 
@@ -89,7 +89,7 @@ def make_interactions(model: torch.nn.Module, batch: int, chain_name: str, seed:
     gt_transl = torch.from_numpy(np.stack([rng.uniform(-0.3, 0.3, batch), rng.uniform(-0.2, 0.2, batch),
                                            rng.uniform(2.5, 3.5, batch)], 1))
     rest = smpl_rest_joints(model, betas)
-    joints = forward_kinematics(axis_angle_to_matrix(gt_pose), rest, chain.parents)[0] + gt_transl[:, None]
+    joints = fk_joints(axis_angle_to_matrix(gt_pose), rest, chain.parents) + gt_transl[:, None]
     contact = joints[:, chain.target]
     normal = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(batch, 3))), dim=-1)
     helper = torch.from_numpy(rng.normal(size=(batch, 3)))

@@ -1,4 +1,5 @@
-"""Benchmarks of posellm: training throughput (tiny, or the paper's widths at reduced depth) (`benchmark.py gpu`)."""
+"""Benchmarks of posellm: the answer loss from labelled positions against full-sequence logits with a per-token
+weight loop, and training throughput (tiny, or the paper's widths at reduced depth) (`benchmark.py gpu`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import dataclasses
 import numpy as np
 import torch
 
+from common.benchmarking import Comparison, compare, register_benchmark
 from common.throughput import ThroughputProbe, probe_from_module, register_throughput
 from posellm.config import TinyLLMConfig, TinyVisionConfig
 from posellm.data import collate_train
-from posellm.inference import autocast
+from posellm.inference import autocast, base_network
 from posellm.keypoints import COCO_KEYPOINTS
 from posellm.model import build_posellm
 from posellm.reproduce import synthetic_setup
+from posellm.text import IGNORE_INDEX
 
 PAPER_VISION = TinyVisionConfig(hidden_size=1024, num_hidden_layers=4, num_attention_heads=16,
                                 intermediate_size=4096, patch_size=14)
@@ -55,3 +58,45 @@ def throughput(device: torch.device, tiny: bool) -> ThroughputProbe:
     return probe_from_module(f"{label}, batch {batch_size}, {TURNS} answers/sample, crop {size}px", model, loss,
                              batch_size, None, batch_size, tokens_per_step=tokens,
                              batches_note="not measured here: see posellm's data module")
+
+
+def _loop_weights(targets: list[int], is_digit: torch.Tensor, weights: tuple[float, ...]) -> list[float]:
+    """Reference digit-place weights, token by token: the k-th digit of a digit run gets weights[min(k, n-1)]."""
+    out, place = [], 0
+    for tok in targets:
+        digit = tok != IGNORE_INDEX and bool(is_digit[tok])
+        out.append(weights[min(place, len(weights) - 1)] if digit else 1.0)
+        place = place + 1 if digit else 0
+    return out
+
+
+def _full_logits_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Reference: logits at every position of the merged sequence, weights from the loop, weighted mean CE."""
+    net = base_network(model)
+    embeds, mask, labs = net.merge(net.image_embeddings(batch["pixel_values"]), batch["input_ids"],
+                                   batch["attention_mask"], batch["labels"])
+    position_ids = (mask.long().cumsum(1) - 1).clamp(min=0)
+    logits = net.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids).logits[:, :-1]
+    targets = labs[:, 1:]
+    weights = torch.tensor([_loop_weights(row, net.is_digit, net.digit_weights) for row in targets.tolist()])
+    ce = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none",
+                                           ignore_index=IGNORE_INDEX)
+    weights = weights * (targets != IGNORE_INDEX)
+    return (ce * weights).sum() / weights.sum()
+
+
+@register_benchmark("posellm")
+def run() -> list[Comparison]:
+    """Training loss of the tiny synthetic config, batch 8 with 5 answers each, forward only, one thread."""
+    torch.set_num_threads(1)
+    model_cfg, data_cfg, _ = synthetic_setup()
+    built = build_posellm(model_cfg, data_cfg.image_size)
+    model = built.model.eval()
+    batch = _batch(built.codec, data_cfg.image_size, 8, np.random.default_rng(0))
+    with torch.no_grad():
+        return [compare("answer loss, batch 8 x 5 answers (tiny config)", lambda: model(**batch)["loss"],
+                        lambda: _full_logits_loss(model, batch),
+                        ours_label="PoseLLM.forward: logits at labelled positions, vectorised digit weights",
+                        reference_label="full-sequence logits, per-token weight loop",
+                        difference=lambda o, r: float((o - r).abs()), tolerance=1e-5,
+                        difference_note="|loss difference| (nats)")]

@@ -108,7 +108,7 @@ def run_comparisons(names: list[str], out_dir: Path) -> dict[str, dict]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="+", help=f"all, gpu, or any of: {', '.join(available())}")
+    parser.add_argument("names", nargs="+", help="all, gpu, metrics, or paper names")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: results/)")
     parser.add_argument("--check-against", type=Path, default=None,
                         help="a previous benchmarks.json: fail when a speed-up leaves the other run's spread")

@@ -14,10 +14,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported, here and in spawned workers
 
-import update_readme
-
 from common import PAPERS
 from common.reproduce import Options, configured_papers, discover, reproduce, table_markdown, write_results
+from common.reproduce_readme import update
 
 log = logging.getLogger("reproduce")
 REPO = Path(__file__).resolve().parents[1]
@@ -93,7 +92,7 @@ def main(argv: list[str]) -> int:
     if legacy and not opts.dry_run:
         _legacy(legacy, opts)
     if not opts.dry_run and opts.results_dir.resolve() == (REPO / "results").resolve():
-        old, new = update_readme.update(REPO / "README.md", opts.results_dir)
+        old, new = update(REPO / "README.md", opts.results_dir)
         if new != old:
             (REPO / "README.md").write_text(new)
             print("README.md results block regenerated (scripts/update_readme.py)")

@@ -15,6 +15,7 @@ from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLVisionModel
 
 from common.models import ModelCardInfo, ModelFolderMixin
 from common.training import Trainer, TrainerConfig, TrainTask
+from common.training.hf_dist import barrier, is_main
 from taihri.config import TaihriModelConfig
 from taihri.data import NUM_BODY_JOINTS
 from taihri.frames import Frames
@@ -112,17 +113,23 @@ class RegressionTask(TrainTask):
 
 def train_regressor(model_cfg: TaihriModelConfig, train_frames: Frames, eval_frames: Frames, run_dir: Path,
                     seed: int, precision: str = "auto") -> JointRegressor:
-    """Train the direct-regression baseline with the shared Trainer; saves `<run_dir>/final`; returns it."""
+    """Train the direct-regression baseline with the shared Trainer; returns it.
+
+    `<run_dir>/checkpoints/final` (the trainer's final weights) is completed into a self-describing model
+    folder (config.json + README.md) that `common.models.load_model_folder` reloads.
+    """
     reg = model_cfg.regression
     cfg = TrainerConfig(max_steps=reg.max_steps, batch_size=reg.batch_size, lr=reg.lr, log_every=50,
                         progress_bar=False, resume="none", precision=precision, weight_decay=1e-4)
     trainer = Trainer(cfg, RegressionTask(model_cfg, train_frames, eval_frames), run_dir, seed=seed)
     metrics = trainer.fit()
     model = trainer.model
-    model.save_pretrained(Path(run_dir) / "final", card=ModelCardInfo(
-        paper="taihri", data="see the run's config.yaml", metrics={k: float(v) for k, v in metrics.items()
-                                                                   if isinstance(v, int | float)},
-        notes="Direct-regression baseline: the VLM's vision tower + MLP head -> 22 camera-frame joints (m)."))
+    if is_main():
+        model.save_pretrained(Path(run_dir) / "checkpoints" / "final", card=ModelCardInfo(
+            paper="taihri", data="see the run's config.yaml",
+            metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
+            notes="Direct-regression baseline: the VLM's vision tower + MLP head -> 22 camera-frame joints (m)."))
+    barrier()
     return model
 
 

@@ -59,7 +59,7 @@ def plot_predictions(frames: Frames, rows: list[dict], sft_answers: list[str], r
             _skeleton(ax, uv, "-")
             ax.set_xlim(-0.1 * width, 1.1 * width)
             ax.set_ylim(1.1 * height, -0.1 * height)
-            ax.set_title(title if index == 0 or ax is not axes[index, 0] else "", fontsize=8)
+            ax.set_title(title if index == 0 else "", fontsize=8)
             ax.axis("off")
         axes[index, 0].set_title(f"{columns[0] if index == 0 else 'ground truth'}\npelvis depth "
                                  f"{sample['joints_cam'][0][2]:.2f} m", fontsize=8)

@@ -30,8 +30,8 @@ def figures(ctx: ReproduceContext) -> list[Path]:
     for folder in (record.run_dir / "bootstrap_sft" / "final", record.run_dir / "final"):
         model, processor = load_model_folder(folder, mc)
         answers.append(generate_answers(model, processor, rows, mc, dc.bin_stride, frames))
-    regression = predict_regressor(load_project_folder(record.run_dir / "vision_init" / "final"), frames,
-                                   processor.image_processor)
+    regressor = load_project_folder(record.run_dir / "vision_init" / "checkpoints" / "final")
+    regression = predict_regressor(regressor, frames, processor.image_processor)
     return [plot_predictions(frames, rows, answers[0], answers[1], regression, ctx.out_dir / "predictions.png",
                              data_label=ctx.data + (" egocentric renders, stand-in SMPL" if ctx.data == "synthetic"
                                                     else ""),

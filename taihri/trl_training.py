@@ -47,19 +47,24 @@ def lora_config(model_cfg: TaihriModelConfig) -> LoraConfig | None:
 
 
 def save_folder(model: torch.nn.Module, processor: Any, path: Path) -> torch.nn.Module:
-    """Merge LoRA (if any) and save model + processor to `path` from this process; returns the plain model."""
+    """Merge LoRA (if any) and save model + processor to `path` from this process; returns the plain model.
+
+    The model then names `path` as its source (`config._name_or_path`), where GRPO loads its reference from.
+    """
     if isinstance(model, PeftModel):
         model = model.merge_and_unload()
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     processor.save_pretrained(path)
+    model.config._name_or_path = str(path)
     return model
 
 
 def save_through_trainer(trainer: Any, processor: Any, path: Path) -> torch.nn.Module:
     """Save the trained model to `path` on rank 0 from the trainer's full (ZeRO-3-gathered) state; all ranks call.
 
-    Returns the plain (LoRA-merged) model; every rank waits until the folder is written.
+    Returns the plain (LoRA-merged) model, which from now on names `path` as its source (GRPO's reference
+    model is loaded from there); every rank waits until the folder is written.
     """
     model = trainer.accelerator.unwrap_model(trainer.model)
     if isinstance(model, PeftModel):
@@ -73,6 +78,7 @@ def save_through_trainer(trainer: Any, processor: Any, path: Path) -> torch.nn.M
             model.save_pretrained(path, state_dict=state)
             processor.save_pretrained(path)
     barrier()
+    model.config._name_or_path = str(path)
     return model
 
 

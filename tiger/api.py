@@ -19,6 +19,8 @@ from tiger.model.network import TigerNet
 from tiger.task import TigerTask
 
 log = logging.getLogger(__name__)
+EVAL_SAMPLES = "eval_samples.json"
+"""Per-sample evaluation records written into the run dir (read by the reproduction's figures)."""
 
 
 def build_task(cfg: DictConfig) -> TigerTask:
@@ -49,6 +51,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         task.build_model = lambda: load_tiger(init_path, task).train()
     logger_cfg = OmegaConf.to_container(cfg.logger, resolve=True) if cfg.get("logger") else None
     run_dir = Path(cfg.run_dir)
+    task.samples_path = run_dir / EVAL_SAMPLES
     trainer = Trainer(trainer_config_from(cfg.trainer), task, run_dir, logger_cfg, seed=int(cfg.seed),
                       full_config=OmegaConf.to_container(cfg, resolve=True))
     metrics = trainer.fit()
@@ -63,5 +66,6 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Evaluate `cfg.ckpt` (a model folder) on the eval split with the gSDF protocol (median CD_o first)."""
     task = build_task(cfg)
     model = load_tiger(cfg.ckpt, task).to(default_device()).eval()
+    task.samples_path = Path(cfg.run_dir) / EVAL_SAMPLES
     loader = DataLoader(task.eval_dataset(), batch_size=int(cfg.trainer.eval_batch_size), shuffle=False)
     return task.evaluate(model, loader)

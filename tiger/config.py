@@ -92,6 +92,7 @@ class TigerModelConfig:
     pose_bottleneck: bool = True              # true + [64,128,256,512] x [3,4,6,3] = ResNet-50
     hand_init: PretrainedInit = field(default_factory=PretrainedInit)
     object_pose_init: PretrainedInit = field(default_factory=PretrainedInit)
+    dgcnn_init: PretrainedInit = field(default_factory=PretrainedInit)  # evaluation only: Table 4(c) Sim.
     heatmap_size: int = 16
     depth_bins: int = 16
     deconv_width: int = 32                    # upsampling width of the pose heads (gSDF: 256)
@@ -126,8 +127,8 @@ class TigerDataConfig:
     eval_ids: str | None = None               # obman: gSDF split json of the test ids (test_6k.json)
     train_split: str = "train"
     eval_split: str = "test"
-    num_train: int = 240                      # synthetic scenes written for training
-    num_test: int = 60
+    num_train: int | None = None              # synthetic: first N frames of the train split (null = all)
+    num_test: int | None = None               # synthetic: first N frames of the test split (null = all)
     image_hw: list[int] = field(default_factory=lambda: [120, 160])  # synthetic full-frame size
     gt_points: int = 512                      # GT object surface points used by the losses
     crop_scale: float = 2.2                   # crop side = crop_scale x projected object diameter
@@ -165,5 +166,5 @@ def data_config_from(cfg: DictConfig | dict) -> TigerDataConfig:
 SCHEMAS = {"model": TigerModelConfig, "data": TigerDataConfig}
 """Config dataclasses validated at start-up (common entry point)."""
 METRICS = ("cd_o", "fs_o_5", "fs_o_10", "cd_h", "fs_h_1", "fs_h_5", "cd_o_centred", "fs_o_5_centred",
-           "fs_o_10_centred", "cd_o_group/*", "raw_prior/*")
+           "fs_o_10_centred", "cd_o_group/*", "raw_prior/*", "prior_sim/*", "sphere_sim/*")
 """Metric names api.train / api.evaluate return (gSDF protocol; `raw_prior/` = the unrefined prior)."""

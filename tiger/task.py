@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from common.body.mano_ik import mano_joints_from_pose, solve_mano_ik
+from common.cache import atomic_write
 from common.training import TrainTask
 from tiger.config import PriorConfig, TigerDataConfig, TigerModelConfig
 from tiger.data.dataset import TigerDataset
@@ -36,6 +38,17 @@ def check_real_data_inputs(data: TigerDataConfig) -> None:
             f"data.source={data.source} needs the real MANO model: set paths.body_models (env EHP_BODY_MODELS) or "
             "data.mano_dir to the folder holding mano/MANO_RIGHT.pkl; data.allow_standin_mano=true uses the "
             "generated stand-in on purpose (docs/tiger.md)")
+    if data.mano_dir is not None and not data.allow_standin_mano:
+        from common.body import is_standin
+
+        found = [p for p in (Path(data.mano_dir) / "mano" / "MANO_RIGHT.pkl", Path(data.mano_dir) / "MANO_RIGHT.pkl")
+                 if p.is_file()]
+        if not found:
+            raise FileNotFoundError(f"no MANO_RIGHT.pkl under data.mano_dir={data.mano_dir} (expected "
+                                    "mano/MANO_RIGHT.pkl; see docs/tiger.md)")
+        if is_standin(found[0]):
+            raise ValueError(f"{found[0]} is the generated stand-in MANO, not the real model; on "
+                             f"data.source={data.source} set data.allow_standin_mano=true to use it on purpose")
     if data.source == "obman" and None in (data.shapenet_root, data.train_ids, data.eval_ids):
         raise FileNotFoundError("ObMan needs data.shapenet_root (ShapeNetCore.v2) and gSDF's split lists "
                                 "data.train_ids / data.eval_ids (train_87k.json / test_6k.json), docs/tiger.md#obman")
@@ -65,9 +78,14 @@ def build_sources(data: TigerDataConfig, cache_root: Path) -> tuple[Any, Any]:
                      for split, ids in ((data.train_split, data.train_ids), (data.eval_split, data.eval_ids)))
     from tiger.data.dexycb import DexYCBHandObject
 
-    root = synthetic_root(data, cache_root) if data.source == "synthetic" else data.root
-    return tuple(DexYCBHandObject(root, split, data.mano_dir, data.max_samples)
-                 for split in (data.train_split, data.eval_split))
+    if data.source == "dexycb":
+        return tuple(DexYCBHandObject(data.root, split, data.mano_dir, data.max_samples)
+                     for split in (data.train_split, data.eval_split))
+    root = synthetic_root(data, cache_root)
+    sizes = [n for n in (data.max_samples, data.num_train) if n is not None], \
+        [n for n in (data.max_samples, data.num_test) if n is not None]
+    return tuple(DexYCBHandObject(root, split, data.mano_dir, min(n) if n else None)
+                 for split, n in zip((data.train_split, data.eval_split), sizes))
 
 
 class TigerTask(TrainTask):
@@ -79,6 +97,8 @@ class TigerTask(TrainTask):
         self.cache_root = Path(cache_root)
         self._datasets = datasets
         self._mano: nn.Module | None = None
+        self.samples_path: Path | None = None
+        """Where `evaluate` writes per-sample records (occlusion, category, metrics of every variant); None = not."""
 
     def prior_config(self) -> PriorConfig:
         """model.prior with the generated-prior cache folder defaulting to <paths.cache_dir>/tiger_priors."""
@@ -194,12 +214,35 @@ class TigerTask(TrainTask):
         metrics of every variant)."""
         per_sample = [sample_metrics(p, self.data_cfg.eval_num_samples, self.data_cfg.eval_icp, seed=i)
                       for i, p in enumerate(preds)]
-        refined = summarise([s["refined"] for s in per_sample])
-        raw = summarise([s["raw_prior"] for s in per_sample])
+        categories = [p.category for p in preds]
+        refined = summarise([s["refined"] for s in per_sample], categories)
+        raw = summarise([s["raw_prior"] for s in per_sample], categories)
         return {**refined, **{f"raw_prior/{k}": v for k, v in raw.items()}}, per_sample
+
+    def prior_quality(self, dataset: TigerDataset) -> dict[str, float]:
+        """Table 4(c) Sim.: DGCNN similarity of each (object model, prior) pair of the set to the GT shape,
+        averaged per sub-category, for the prior and for the unit sphere (the pair does not depend on the pose)."""
+        from tiger.prior_quality import prior_similarity
+
+        pairs = {}
+        for i in range(len(dataset)):
+            info = dataset.source.describe(i)
+            category = dataset.prior.category_for(dataset.source.split, info["sample_id"], info["object_model"],
+                                                  info["category"])
+            pairs[(info["object_model"], category)] = info["category"]
+        return prior_similarity(self.model_cfg.dgcnn_init, [dataset.prior.points(c) for _, c in pairs],
+                                [dataset.model_points(m) for m, _ in pairs], list(pairs.values()))
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
         """Refined-shape metrics, then the same metrics of the raw prior at the predicted centre (`raw_prior/`)."""
-        summary, _ = self.score(self.predictions(model, loader))
+        preds = self.predictions(model, loader)
+        summary, per_sample = self.score(preds)
+        if self.model_cfg.dgcnn_init.path is not None:
+            summary |= self.prior_quality(loader.dataset)
+        if self.samples_path is not None:
+            records = [{"occlusion": p.occlusion, "category": p.category, **{f"{variant}/{k}": v for variant, m in
+                                                                            s.items() for k, v in m.items()}}
+                       for p, s in zip(preds, per_sample)]
+            atomic_write(self.samples_path, lambda tmp: Path(tmp).write_text(json.dumps(records)))
         return summary

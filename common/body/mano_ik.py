@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from common.body.constants import MANO_16_TO_21, MANO_TIP_VERTEX_IDS
 from common.geometry import matrix_to_axis_angle
+from common.geometry.procrustes import rotation_from_covariance
 
 # Finger chains in the 21-joint order (wrist, thumb1..4, index1..4, middle1..4, ring1..4, little1..4).
 _FINGER_CHAINS_21: tuple[tuple[int, ...], ...] = (
@@ -48,14 +49,10 @@ def _safe_normalize(v: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 def kabsch_rotation(src: Tensor, dst: Tensor) -> tuple[Tensor, Tensor]:
-    """Rotation R (B,3,3) minimising sum ||R src_k - dst_k||² over vectors (B,K,3); also validity (B,)."""
-    h = src.transpose(1, 2) @ dst
-    u, _, vt = torch.linalg.svd(h)
-    d = torch.sign(torch.det(vt.transpose(1, 2) @ u.transpose(1, 2)))
-    valid = d > 0
-    fix = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], dim=-1))
-    rot = vt.transpose(1, 2) @ fix @ u.transpose(1, 2)
-    return rot, valid
+    """Rotation R (B,3,3) minimising sum ||R src_k - dst_k||² over vectors (B,K,3) (no centring); validity (B,)
+    is False where the best orthogonal map is a reflection (det < 0), which R then fixes."""
+    cov = dst.transpose(1, 2) @ src
+    return rotation_from_covariance(cov)[0], torch.linalg.det(cov) > 0
 
 
 def swing_axis_angle(template_bone: Tensor, target_bone: Tensor) -> Tensor:

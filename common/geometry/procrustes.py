@@ -30,14 +30,22 @@ def similarity_procrustes(src: Tensor, dst: Tensor, weights: Tensor | None = Non
         xs, xd = src - mu_src[..., None, :], dst - mu_dst[..., None, :]
         cov = (w[..., None] * xd).transpose(-1, -2) @ xs
         var_src = (w * (xs * xs).sum(-1)).sum(-1)
-    U, S, Vh = torch.linalg.svd(cov)
-    # det(U Vh) has the sign of det(cov) (S >= 0); a 3x3 determinant is cheaper than a product + det
-    sign = torch.where(torch.linalg.det(cov) < 0, -1.0, 1.0).to(S.dtype)
-    d = torch.cat([torch.ones_like(S[..., :2]), sign[..., None]], -1)
-    R = (U * d[..., None, :]) @ Vh
-    scale = (S * d).sum(-1) / var_src.clamp_min(1e-12) if with_scale else torch.ones_like(var_src)
+    R, trace = rotation_from_covariance(cov)
+    scale = trace / var_src.clamp_min(1e-12) if with_scale else torch.ones_like(var_src)
     t = mu_dst - scale[..., None] * (R @ mu_src[..., None])[..., 0]
     return scale, R, t
+
+
+def rotation_from_covariance(cov: Tensor) -> tuple[Tensor, Tensor]:
+    """The proper rotation R (...,3,3) maximising trace(R^T cov) for cov = sum_k w_k dst_k src_k^T (...,3,3).
+
+    Also returns that maximum, trace(S D) (...,). The reflection fix flips the smallest singular direction
+    when det(cov) < 0 (det(U Vh) has the sign of det(cov); a 3x3 determinant is cheaper than a product + det).
+    """
+    U, S, Vh = torch.linalg.svd(cov)
+    sign = torch.where(torch.linalg.det(cov) < 0, -1.0, 1.0).to(S.dtype)
+    d = torch.cat([torch.ones_like(S[..., :2]), sign[..., None]], -1)
+    return (U * d[..., None, :]) @ Vh, (S * d).sum(-1)
 
 
 def apply_similarity(x: Tensor, scale: Tensor, R: Tensor, t: Tensor) -> Tensor:

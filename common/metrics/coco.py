@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import json
 from pathlib import Path
@@ -20,8 +19,15 @@ COCO_KEYPOINT_SIGMAS = np.array(
 
 
 def _load_gt(gt: dict | str | Path) -> COCO:
-    """A silent pycocotools COCO object from an annotation dict (deep-copied) or a json path."""
-    dataset = json.loads(Path(gt).read_text()) if isinstance(gt, str | Path) else copy.deepcopy(gt)
+    """A silent pycocotools COCO object from an annotation dict or a json path.
+
+    COCOeval writes keys into the annotation dicts ('ignore'), so each one is copied (shallowly: no value
+    is modified in place); the caller's dict is left as it was.
+    """
+    if isinstance(gt, str | Path):
+        dataset = json.loads(Path(gt).read_text())
+    else:
+        dataset = {key: [dict(a) for a in value] if key == "annotations" else value for key, value in gt.items()}
     coco = COCO()
     coco.dataset = dataset
     coco.createIndex()
@@ -39,7 +45,7 @@ def coco_keypoint_eval(gt: dict | str | Path, results: list[dict], sigmas: Any =
         return dict.fromkeys(COCO_KEYPOINT_STAT_NAMES, 0.0)
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = _load_gt(gt)
-        coco_dt = coco_gt.loadRes(copy.deepcopy(list(results)))
+        coco_dt = coco_gt.loadRes([dict(r) for r in results])  # loadRes adds area/bbox/id to each dict
         evaluator = COCOeval(coco_gt, coco_dt, iouType="keypoints")
         if sigmas is not None:
             evaluator.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)

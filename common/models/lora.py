@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from peft import LoraConfig
+if TYPE_CHECKING:
+    from peft import LoraConfig
 
 
 @dataclass
@@ -22,6 +24,8 @@ class LoraSettings:
     def to_peft(self, task_type: str | None = "CAUSAL_LM", extra_modules_to_save: list[str] | None = None
                 ) -> LoraConfig:
         """The peft.LoraConfig of these settings (plus modules the caller must always save)."""
+        from peft import LoraConfig  # imported here: peft costs seconds, and most model folders never need it
+
         modules = [*self.modules_to_save, *(m for m in extra_modules_to_save or [] if m not in self.modules_to_save)]
         return LoraConfig(r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout,
                           target_modules=list(self.target_modules), modules_to_save=modules or None,

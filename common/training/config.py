@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 class TrainerConfig:
     """Optimisation, evaluation, checkpointing and precision settings for `common.training.Trainer`."""
 
-    max_steps: int = 1000                      # optimiser steps (after gradient accumulation)
+    max_steps: int = 1000                      # optimiser steps (after gradient accumulation); 0 = evaluate only
     batch_size: int = 8                        # per process, per micro-step (derived if global_batch_size)
     global_batch_size: int | None = None       # samples per optimiser step over all ranks; fixes the schedule
     eval_batch_size: int = 16
@@ -44,10 +44,10 @@ class TrainerConfig:
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"trainer.{key}={getattr(self, key)!r}: choose one of {allowed}")
-        for key in ("max_steps", "batch_size", "eval_batch_size", "grad_accum", "log_every", "keep_last"):
+        for key in ("batch_size", "eval_batch_size", "grad_accum", "log_every", "keep_last"):
             if getattr(self, key) < 1:
                 raise ValueError(f"trainer.{key}={getattr(self, key)} must be >= 1")
-        for key in ("eval_every", "ckpt_every", "ckpt_every_minutes", "weight_decay", "num_workers",
+        for key in ("max_steps", "eval_every", "ckpt_every", "ckpt_every_minutes", "weight_decay", "num_workers",
                     "min_lr_ratio"):
             if not getattr(self, key) >= 0:
                 raise ValueError(f"trainer.{key}={getattr(self, key)} must be >= 0")

@@ -73,6 +73,14 @@ def test_documented_commands_name_existing_experiments_and_scripts(doc):
     stale += sorted({s for s in re.findall(r"scripts/([A-Za-z0-9_]+\.py)", text)
                      if not (REPO / "scripts" / s).exists()})
     assert not stale, f"{doc.relative_to(REPO)} mentions {stale}, which do not exist"
+    from scripts.reproduce import parse_args
+
+    for line in re.findall(r"scripts/reproduce\.py([^`#\n|]*)", text):
+        args = [a for a in line.split() if not any(c in a for c in "<[]>$")]
+        try:
+            parse_args(args)
+        except SystemExit as err:
+            pytest.fail(f"{doc.relative_to(REPO)}: `scripts/reproduce.py{line}` is not a valid command: {err}")
 
 
 def test_debug_group_composes_for_every_paper():

@@ -112,7 +112,7 @@ def test_sample_surface_accepts_generator_and_torch() -> None:
         sample_surface(np.zeros((3, 3)), faces, 10)
 
 
-def test_first_samples_and_device() -> None:
+def test_first_samples_and_device(monkeypatch: pytest.MonkeyPatch) -> None:
     assert first_samples(list(range(10)), None) == list(range(10))
     assert first_samples(list(range(10)), 3) == [0, 1, 2]
     for bad in (0, -1, 2.5, True):
@@ -120,6 +120,9 @@ def test_first_samples_and_device() -> None:
             first_samples([1, 2], bad)
     assert default_device("cpu") == torch.device("cpu")
     assert default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
+    if torch.cuda.is_available():
+        monkeypatch.setenv("LOCAL_RANK", "0")
+        assert default_device() == torch.device("cuda", 0)
+    else:
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             default_device("cuda")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from common import PAPERS
 from common.reproduce import configured_papers
@@ -19,12 +21,29 @@ from common.reproduce_spec import load_spec
 from tests.test_experiments_smoke import fixture_overrides
 
 REPO = Path(__file__).resolve().parents[2]
-WALL_CLOCK_METRICS = ("*per_s", "*seconds*", "*_time", "*throughput*")
+DEBUG = REPO / "configs" / "debug"
+WALL_CLOCK_METRICS = ("*per_s", "*step_s", "*seconds*", "*_time", "*throughput*")
 """Metrics that measure this machine's speed, not the model: the only keys allowed to differ."""
 
 
-def _model_metrics(metrics: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in metrics.items() if not any(fnmatch.fnmatch(k, p) for p in WALL_CLOCK_METRICS)}
+def _model_metrics(metrics: dict[str, float | None]) -> dict[str, float | str]:
+    """Model metrics only; NaN (json null or NaN: e.g. IoU of an absent class) as 'nan' so NaN equals NaN."""
+    def norm(v: float | None) -> float | str:
+        return "nan" if v is None or math.isnan(v) else v
+
+    return {k: norm(v) for k, v in metrics.items() if not any(fnmatch.fnmatch(k, p) for p in WALL_CLOCK_METRICS)}
+
+
+def _debug_keys(paper: str) -> set[str]:
+    """Dotted keys that debug=<paper> sets (row overrides of these keys are dropped to stay at debug size)."""
+    def flatten(node: dict, prefix: str = "") -> set[str]:
+        keys = set()
+        for k, v in node.items():
+            keys |= flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        return keys
+
+    return set().union(*(flatten({k: v for k, v in OmegaConf.to_container(OmegaConf.load(DEBUG / f)).items()
+                                  if k != "defaults"}) for f in ("default.yaml", f"{paper}.yaml")))
 
 
 @pytest.mark.parametrize("paper", PAPERS)
@@ -36,7 +55,9 @@ def test_row_gives_identical_metrics_through_cli_and_reproduce(paper, tmp_path, 
     units = [u for u in plan(spec, "synthetic", "fast", 1, tmp_path / "reproduce")
              if u.action == "train" and u.ckpt_from is None]
     unit = units[0]
-    unit.overrides = [*unit.overrides, f"debug={paper}", *fixture_overrides(unit.experiment, tmp_path / "fx")]
+    debug_keys = _debug_keys(paper)
+    unit.overrides = [*(o for o in unit.overrides if o.split("=", 1)[0].lstrip("+~") not in debug_keys),
+                      f"debug={paper}", *fixture_overrides(unit.experiment, tmp_path / "fx")]
     ours = run_units([unit], jobs=1)[unit.key]
     assert ours.error is None, ours.error
 

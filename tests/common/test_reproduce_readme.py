@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scripts.update_readme import paper_lines, render, update
+from common.reproduce_readme import paper_lines, render, update
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,13 +19,16 @@ def _row(rid: str, label: str, per_seed: list[float]) -> dict:
 
 def test_orderings_become_readme_lines(tmp_path):
     result = {"paper": "eggflow", "timing": {"cpu_seconds": 90.0}, "tables": [{
-        "name": "Table 1", "metrics": {"ade": "lower"},
+        "name": "Table 1", "metrics": {"ade": "lower", "fde": "lower", "auc": "higher"},
         "rows": [_row("ours", "EggFlow", [1.0, 2.0]), _row("cvm", "CVM", [3.0])],
-        "orderings": [{"better": "ours", "worse": "cvm", "metric": "ade", "verdict": "every_seed",
-                       "held_seeds": 2, "seeds": 2}]}]}
+        "orderings": [
+            {"better": "ours", "worse": "cvm", "metric": "ade", "verdict": "every_seed", "held_seeds": 2, "seeds": 2},
+            {"better": "ours", "worse": "cvm", "metric": "fde", "verdict": "every_seed", "held_seeds": 2, "seeds": 2},
+            {"better": "ours", "worse": "cvm", "metric": "auc", "verdict": "mean_only", "held_seeds": 1, "seeds": 2},
+        ]}]}
     (line,) = paper_lines(result)
-    assert line == ("| eggflow | Table 1 | EggFlow < CVM on ade (1.5 ± 0.5 vs 3) | **held on every seed** "
-                    "(2/2 seeds) | [results/eggflow.md](results/eggflow.md) |")
+    assert line == ("| [eggflow](results/eggflow.md) | Table 1 | EggFlow < CVM on ade, fde | "
+                    "EggFlow > CVM on auc 1/2 | - |")
     (tmp_path / "eggflow.json").write_text(json.dumps(result))
     block = render(tmp_path)
     assert line in block and "eggflow 1.5" in block

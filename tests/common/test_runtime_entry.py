@@ -76,3 +76,27 @@ def test_lock_is_released_when_its_holder_dies(tmp_path):
         holder.kill()
         holder.wait()
     RunLock(tmp_path).acquire().release()  # SIGKILL leaves no stale lock
+
+
+def test_torchrun_forwards_sigusr1_and_the_rerun_resumes(tmp_path):
+    """The sbatch template's path: SIGUSR1 to the torchrun agent reaches every worker, they checkpoint at the
+    same step and exit 75; the same command again resumes from that checkpoint."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+    def torchrun(mode: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+               "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
+               "--signals-to-handle", "SIGTERM,SIGINT,SIGUSR1", "--shutdown-timeout", "120",
+               str(REPO / "tests" / "common" / "signal_worker.py"), str(tmp_path), mode]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+    first = torchrun("stop")
+    assert first.returncode != 0 and "received SIGUSR1: saving a checkpoint" in first.stderr, first.stderr[-3000:]
+    steps = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("step_*"))
+    assert len(steps) == 1 and steps[0] < "step_00000012", steps
+    assert (tmp_path / "run" / "checkpoints" / steps[0] / "random_states_1.pkl").exists()
+    second = torchrun("resume")
+    assert second.returncode == 0, second.stderr[-3000:]
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert f"resumed from {tmp_path / 'run' / 'checkpoints' / steps[0]}" in log
+    assert (tmp_path / "run" / "checkpoints" / "final").is_dir()

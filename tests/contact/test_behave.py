@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import yaml
 from common.body import smpl_part_labels
 from common.reproduce import Options, reproduce
 from contact.behave import BehaveClips, BehaveLayoutError, centred_window
-from kinematics.behave import chore_test_frames, frame_time, read_root_2d
+from kinematics.behave import chore_test_frames, frame_time, read_packed_recon, read_root_2d, read_smpl_fit
 from kinematics.behave_frames import load_test_frames
 from tests.contact.behave_fixture import GAP, OCCLUDED, write_behave_fixture
 
@@ -107,7 +108,7 @@ def test_reproduce_real_writes_table1_and_table2(behave: dict, monkeypatch: pyte
     monkeypatch.setenv("EHP_DATA_ROOT", str(behave["root"].parent))
     monkeypatch.setenv("EHP_CACHE_DIR", str(behave["cache"]))
     small = ["data.smplh_standin=true", "data.eval_samples=300", "data.max_frames=3", "trainer.max_steps=20"]
-    _fixture_spec("kinematics", {"neural", "trf", "rough"}, tmp_path, {"neural": small, "trf": small})
+    _fixture_spec("kinematics", {"neural", "rough"}, tmp_path, {"neural": small})
     tiny = ["data.smplh_standin=true", "data.max_test_frames=3", "data.image_size=32", "data.num_points=64",
             "data.frames=3", "model.img_channels=4", "model.hourglass_stacks=1", "model.hourglass_depth=1",
             "model.point_hidden=8", "model.gru_hidden=8"]
@@ -127,3 +128,18 @@ def test_reproduce_real_writes_table1_and_table2(behave: dict, monkeypatch: pyte
             assert np.isfinite(value) and value > 0
     page = written["contact"][0].read_text()
     assert "CHORE protocol" in page and "Ours, paper-faithful" in page
+
+
+def test_corrupt_files_are_named_with_the_field(tmp_path: Path) -> None:
+    fit_dir = tmp_path / "t0001.000" / "person" / "fit02"
+    fit_dir.mkdir(parents=True)
+    (fit_dir / "person_fit.pkl").write_bytes(b"\x80\x04not a pickle")
+    with pytest.raises(BehaveLayoutError, match=r"person_fit\.pkl: unreadable"):
+        read_smpl_fit(tmp_path / "t0001.000")
+    with (fit_dir / "person_fit.pkl").open("wb") as f:
+        pickle.dump({"pose": np.zeros(156), "betas": np.zeros(10)}, f)
+    with pytest.raises(BehaveLayoutError, match=r"person_fit\.pkl: field\(s\) \['trans'\] missing"):
+        read_smpl_fit(tmp_path / "t0001.000")
+    (tmp_path / "seq_k1.pkl").write_bytes(b"garbage")
+    with pytest.raises(BehaveLayoutError, match=r"seq_k1\.pkl: unreadable"):
+        read_packed_recon(tmp_path, "seq")

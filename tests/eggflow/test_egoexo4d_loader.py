@@ -214,3 +214,18 @@ def test_real_data_model_sees_real_words_and_whole_split_statistics(tmp_path):
     loss.backward()
     assert torch.isfinite(loss) and set(logs) == {"loss_abs", "loss_rel", "loss_pair"}
     assert model.forecast(batch).shape == (2, 10, 42, 3)
+
+
+def test_frozen_features_are_cached_per_episode_in_bf16(tmp_path):
+    out = prepare([*write_egoexo(tmp_path / "egoexo"), "--out", str(tmp_path / "lr")])
+    data_cfg = EggFlowDataConfig(source="lerobot", root=str(out), eval_split="train", cache_features=True)
+    data = EggFlowData(EggFlowModelConfig(), data_cfg, tmp_path / "cache")
+    item, raw = data.train[3], data.train.windows[3]
+    assert "video" not in item and item["vision_feats"].dtype == torch.float32
+    expected = data.encoder.encode_video(raw["video"][None])[0]
+    torch.testing.assert_close(item["vision_feats"], expected, atol=0.02 * float(expected.abs().max()), rtol=0.02)
+    files = sorted((tmp_path / "cache" / "eggflow").glob("*.safetensors"))
+    assert len(files) == 1                                                  # episode 0 only, so far
+    noisy = data.train.with_ablations(True, False, seed=5)[3]
+    assert not torch.allclose(noisy["vision_feats"], item["vision_feats"], atol=1e-3)
+    assert len(sorted((tmp_path / "cache" / "eggflow").glob("*.safetensors"))) == 2

@@ -27,7 +27,8 @@ def compose_experiment(name: str, overrides: list[str]):
 
 
 def test_paper_config_fails_at_start_up_naming_the_unset_paths():
-    with pytest.raises(ValueError, match=r"model\.encoder\.weights\.path.*model\.encoder\.tokenizer.*model\.groot\.path"):
+    unset = r"model\.encoder\.weights\.path.*model\.encoder\.tokenizer.*model\.groot\.path"
+    with pytest.raises(ValueError, match=unset):
         parse_configs(compose_experiment("egoexo4d", []))
 
 

@@ -15,6 +15,7 @@ from kinematics.body_adapter import mano_pose21, mano_rest_joints21, smpl_rest_j
 from kinematics.chains import MANO_CHAINS, SMPL_CHAINS
 from kinematics.fk import (
     ChainFK,
+    fk_joints,
     forward_kinematics,
     improved_fk,
     relative_transforms,
@@ -35,6 +36,32 @@ def test_fk_equals_smplx_batch_rigid_transform_on_random_trees(dtype: torch.dtyp
     ref_joints, ref_rel = batch_rigid_transform(rot, rest, torch.tensor(parents))
     np.testing.assert_allclose(joints.numpy(), ref_joints.numpy(), atol=1e-5)
     np.testing.assert_allclose(relative_transforms(world, rest).numpy(), ref_rel.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_joints_only_fk_equals_smplx_at_batch_1024(dtype: torch.dtype) -> None:
+    """The hot-path joints-only FK (no 4x4 transforms) gives smplx's joints on the SMPL tree (speed: benchmark)."""
+    gen = torch.Generator().manual_seed(3)
+    parents = SMPL_CHAINS["left_arm"].parents
+    rot = axis_angle_to_matrix(0.4 * torch.randn(1024, 24, 3, generator=gen, dtype=torch.float64)).to(dtype)
+    rest = torch.randn(1024, 24, 3, generator=gen, dtype=torch.float64).to(dtype)
+    ref, _ = batch_rigid_transform(rot, rest, torch.tensor(parents))
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    np.testing.assert_allclose(fk_joints(rot, rest, parents).numpy(), ref.numpy(), atol=tol)
+
+
+def test_rest_joint_regression_is_cached_and_follows_the_model() -> None:
+    model = load_smpl()
+    betas = torch.randn(4, 10, generator=torch.Generator().manual_seed(0))
+    shaped = model.v_template.double()[None] + torch.einsum("bl,vkl->bvk", betas.double(), model.shapedirs.double())
+    expected = torch.einsum("jv,bvk->bjk", model.J_regressor.double(), shaped)
+    first = smpl_rest_joints(model, betas)
+    np.testing.assert_allclose(first.numpy(), expected.numpy(), atol=1e-9)
+    assert smpl_rest_joints(model, betas).data_ptr() != first.data_ptr()            # a fresh tensor every call
+    with torch.no_grad():
+        model.v_template += 0.1                                                      # in place: same buffer
+    model.v_template = model.v_template.clone()                                      # replaced buffer: recomputed
+    np.testing.assert_allclose(smpl_rest_joints(model, betas).numpy(), expected.numpy() + 0.1, atol=1e-6)
 
 
 def test_tree_levels_rejects_bad_order() -> None:

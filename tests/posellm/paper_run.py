@@ -46,10 +46,14 @@ def run(action: str, experiment: str, overrides: list[str], run_dir: Path) -> di
 
 
 if __name__ == "__main__":
+    import faulthandler
+    import os
+
     import torch
 
     torch.set_num_threads(1)
+    faulthandler.dump_traceback_later(float(os.environ.get("POSELLM_TEST_HANG_S", "500")), exit=True)
     spec = json.loads(sys.argv[1])
     metrics = run(spec["action"], spec["experiment"], spec["overrides"], Path(spec["run_dir"]))
-    rank = int(__import__("os").environ.get("RANK", "0"))
+    rank = int(os.environ.get("RANK", "0"))
     Path(spec["run_dir"], f"metrics_rank{rank}.json").write_text(json.dumps(metrics))

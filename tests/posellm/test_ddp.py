@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.common.test_training import free_port
 from tests.posellm.fixtures import write_coco, write_humanart, write_mpii
 from tests.posellm.paper_run import paper_overrides, run
 from tests.posellm.real_layout import write_dinov2, write_vicuna
@@ -28,7 +29,8 @@ def test_two_process_ddp_from_the_paper_config(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     spec = {"action": "train", "experiment": "posellm/coco", "overrides": overrides, "run_dir": str(run_dir)}
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "EHP_LAUNCH_ID": "ddp-test"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr", "127.0.0.1",
+           "--master_port", str(free_port()),
            str(REPO / "tests" / "posellm" / "paper_run.py"), json.dumps(spec)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert out.returncode == 0, out.stderr[-4000:]

@@ -52,7 +52,7 @@ def _train(root: Path, run_dir: Path, callbacks: tuple = (), **kw: float):
 
     training.ConnectorLRTrainer.__init__ = with_callbacks
     try:
-        logs, trainer_obj = fit(built, train_set, trainer, data_cfg, run_dir, seed=0)
+        logs, _ = fit(built, train_set, trainer, data_cfg, run_dir, seed=0)
     finally:
         training.ConnectorLRTrainer.__init__ = original
     return {k: v.detach().clone() for k, v in built.model.state_dict().items()}, logs

@@ -82,7 +82,7 @@ def test_folder_is_a_standard_peft_adapter_and_exports_merged(paper_world: dict[
                              train_token_embeddings=False)
     built = build_posellm(cfg, 56, seed=1)
     with torch.no_grad():
-        for name, p in built.model.named_parameters():
+        for p in built.model.parameters():
             if p.requires_grad:
                 p.add_(0.05 * torch.randn_like(p))
     from posellm.folder import save_posellm

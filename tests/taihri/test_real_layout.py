@@ -140,7 +140,7 @@ def test_regression_baseline_from_paper_config_on_real_layout(tmp_path: Path) ->
                  "model.regression.max_steps=2", "model.regression.batch_size=2"]
     trained = api.train(_cfg("regression", overrides))
     assert trained["g_mpjpe_mean"] > 0 and trained["mean_pose/g_mpjpe_mean"] > 0
-    config = json.loads((tmp_path / "reg" / "final" / "config.json").read_text())
+    config = json.loads((tmp_path / "reg" / "checkpoints" / "final" / "config.json").read_text())
     assert config["model_class"] == "taihri.baselines.JointRegressor"
-    evaluated = api.evaluate(_cfg("regression", [*overrides, f"ckpt={tmp_path / 'reg' / 'final'}"]))
+    evaluated = api.evaluate(_cfg("regression", [*overrides, f"ckpt={tmp_path / 'reg' / 'checkpoints' / 'final'}"]))
     assert evaluated["g_mpjpe_mean"] == pytest.approx(trained["g_mpjpe_mean"], rel=1e-5)

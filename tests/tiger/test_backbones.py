@@ -7,6 +7,7 @@ state_dict, so a renamed or reshaped module fails these tests.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,7 @@ def pointnet2_cls_ssg_checkpoint() -> dict:
     gen = torch.Generator().manual_seed(1)
     state: dict[str, torch.Tensor] = {}
     for level, widths in (("sa1", [3, 64, 64, 128]), ("sa2", [131, 128, 128, 256]), ("sa3", [259, 256, 512, 1024])):
-        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (a, b) in enumerate(itertools.pairwise(widths)):
             state[f"{level}.mlp_convs.{i}.weight"] = torch.randn(b, a, 1, 1, generator=gen)
             state[f"{level}.mlp_convs.{i}.bias"] = torch.randn(b, generator=gen)
             state.update(_bn(f"{level}.mlp_bns.{i}", b, gen))

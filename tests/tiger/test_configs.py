@@ -45,14 +45,24 @@ def test_real_data_without_body_models_fails_at_start_up(tmp_path: Path) -> None
 
 def test_real_data_retrieval_without_bank_fails_at_start_up(tmp_path: Path) -> None:
     cfg = _compose("experiment=tiger/obman_paper", "model.require_pretrained=false", f"data.root={tmp_path}",
-                   f"paths.body_models={standin_dir()}", "model.prior.source=retrieval",
-                   f"paths.cache_dir={tmp_path}")
+                   f"paths.body_models={standin_dir()}", "data.allow_standin_mano=true",
+                   "model.prior.source=retrieval", f"paths.cache_dir={tmp_path}")
     with pytest.raises(FileNotFoundError, match=r"model\.prior\.bank_dir"):
         build_task(cfg)
 
 
 def test_real_data_generated_prior_without_cache_fails_at_start_up(tmp_path: Path) -> None:
     cfg = _compose("experiment=tiger/dexycb_paper", "model.require_pretrained=false", f"data.root={tmp_path}",
-                   f"paths.body_models={standin_dir()}", f"paths.cache_dir={tmp_path}")
+                   f"paths.body_models={standin_dir()}", "data.allow_standin_mano=true", f"paths.cache_dir={tmp_path}")
     with pytest.raises(FileNotFoundError, match=r"make_priors\.py"):
+        build_task(cfg)
+
+
+def test_real_data_refuses_the_standin_mano_unless_asked_by_name(tmp_path: Path) -> None:
+    from common.body import load_mano
+
+    load_mano()                                           # writes the stand-in files if needed
+    cfg = _compose("experiment=tiger/dexycb_paper", "model.require_pretrained=false", f"data.root={tmp_path}",
+                   f"paths.body_models={standin_dir()}", f"paths.cache_dir={tmp_path}")
+    with pytest.raises(ValueError, match=r"data\.allow_standin_mano=true"):
         build_task(cfg)

@@ -15,11 +15,11 @@ CUBE_F = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5,
 
 
 def _prediction(rng: np.random.Generator) -> Prediction:
-    gt_obj = (CUBE_V + [0.0, 0.0, 0.5], CUBE_F)
+    gt_obj = (CUBE_V + np.array([0.0, 0.0, 0.5]), CUBE_F)
     gt_hand = (CUBE_V * 2 + [0.05, 0.0, 0.5], CUBE_F)
     pred_hand = (gt_hand[0] * 1.1 + rng.normal(0, 0.004, gt_hand[0].shape) + 0.01, CUBE_F)
     refined = surface_points(gt_obj, 300, rng) + rng.normal(0, 0.003, (300, 3))
-    return Prediction({"refined": refined, "raw_prior": rng.normal(0, 0.03, (300, 3)) + [0, 0, 0.52]},
+    return Prediction({"refined": refined, "raw_prior": rng.normal(0, 0.03, (300, 3)) + np.array([0, 0, 0.52])},
                       pred_hand, gt_obj, gt_hand, 0.3, "box")
 
 

@@ -45,7 +45,7 @@ def test_sphere_prior_lies_on_the_unit_sphere() -> None:
 
 def test_real_data_retrieval_needs_a_bank(tmp_path: Path) -> None:
     real = TigerDataConfig(source="dexycb", root=str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="model.prior.bank_dir"):
+    with pytest.raises(FileNotFoundError, match=r"model\.prior\.bank_dir"):
         build_prior_source(PriorConfig(source="retrieval"), real)
     bank = tmp_path / "bank"
     bank.mkdir()

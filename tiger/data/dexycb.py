@@ -65,7 +65,7 @@ _CalibrationLoader.add_constructor("tag:yaml.org,2002:python/tuple",
 def read_yaml(path: Path) -> Any:
     """A DexYCB yml file (meta, intrinsics, MANO calibration), accepting python/tuple tags safely."""
     with open(path) as f:
-        return yaml.load(f, Loader=_CalibrationLoader)  # noqa: S506 - safe loader subclass
+        return yaml.load(f, Loader=_CalibrationLoader)
 
 
 def s0_split(subject_index: int, sequence_index: int, split: str) -> bool:

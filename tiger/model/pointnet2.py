@@ -7,6 +7,8 @@ yanx27/Pointnet_Pointnet2_pytorch, so the `sa1`/`sa2` tensors of its `pointnet2_
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import Tensor, nn
 
@@ -61,7 +63,7 @@ class SetAbstraction(nn.Module):
         super().__init__()
         self.npoint, self.radius, self.nsample = npoint, radius, nsample
         widths = [in_channels + 3, *mlp]
-        self.mlp_convs = nn.ModuleList(nn.Conv2d(a, b, 1) for a, b in zip(widths[:-1], widths[1:]))
+        self.mlp_convs = nn.ModuleList(nn.Conv2d(a, b, 1) for a, b in itertools.pairwise(widths))
         self.mlp_bns = nn.ModuleList(nn.BatchNorm2d(b) for b in mlp)
         self.out_channels = mlp[-1]
 
@@ -85,7 +87,7 @@ class FeaturePropagation(nn.Module):
     def __init__(self, in_channels: int, mlp: list[int]) -> None:
         super().__init__()
         widths = [in_channels, *mlp]
-        self.mlp_convs = nn.ModuleList(nn.Conv1d(a, b, 1) for a, b in zip(widths[:-1], widths[1:]))
+        self.mlp_convs = nn.ModuleList(nn.Conv1d(a, b, 1) for a, b in itertools.pairwise(widths))
         self.mlp_bns = nn.ModuleList(nn.BatchNorm1d(b) for b in mlp)
         self.out_channels = mlp[-1]
 

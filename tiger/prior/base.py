@@ -8,7 +8,6 @@ import re
 import numpy as np
 
 
-
 def canonicalize(points: np.ndarray) -> np.ndarray:
     """Centre points (N,3) on their bounding-box centre and scale the farthest point to radius 1 (unitless)."""
     points = np.asarray(points, dtype=np.float64)

@@ -17,7 +17,6 @@ from typing import Protocol
 
 import numpy as np
 
-
 CAPTION_PROMPT = "What is being held by hand?"
 IMAGE_PROMPT = "A {category} in a clean surface"
 _HOLDING = re.compile(r"hold(?:ing|s)?\s+(?:(?:a|an|the|some)\s+)?(?P<object>[a-z0-9 \-]+)", re.IGNORECASE)

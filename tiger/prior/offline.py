@@ -1,10 +1,10 @@
 """The generated prior as an offline stage: caption every image (or object), generate one prior per category,
 write a versioned cache; training and evaluation only read it (`GeneratedPriorCache`).
 
-Cache folder: `<model.prior.cache_dir>/tiger_generated_priors/v<VERSION>_<key>/` with `manifest.json` (captions, categories,
-files) and `points/<category>.npz` (+ the generated image as `images/<category>.png`). The key hashes every
-setting that determines the content: the three components and their weights, sampling settings, the number
-of points, the caption granularity and the dataset (source, root, splits).
+Cache folder: `<model.prior.cache_dir>/tiger_generated_priors/v<VERSION>_<key>/` with `manifest.json`
+(captions, categories, files), `points/<category>.npz` and the generated images `images/<category>.png`.
+The key hashes every setting that determines the content: the three components and their weights, the
+sampling settings, the number of points, the caption granularity and the dataset (source, root, splits).
 """
 
 from __future__ import annotations
