@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import PAPERS
-from common.reproduce_legacy import PaperResult, Table, discover, register_paper, table_markdown, write_results
 from common.reproduce_report import ReproduceContext, RunRecord, estimates, write
 from common.reproduce_run import RunUnit, plan, run_units
 from common.reproduce_spec import REPRODUCE_DIR, PaperSpec, load_spec
 
-__all__ = ["PaperResult", "ReproduceContext", "RunRecord", "Table", "configured_papers", "discover",
-           "register_paper", "reproduce", "table_markdown", "write_results"]
+__all__ = ["Options", "ReproduceContext", "RunFailures", "RunRecord", "configured_papers", "reproduce"]
 log = logging.getLogger(__name__)
+
+
+class RunFailures(RuntimeError):
+    """Some runs or result pages failed (the message names each, with its log and command)."""
 
 
 @dataclass
@@ -45,7 +47,7 @@ def configured_papers(directory: Path = REPRODUCE_DIR) -> list[str]:
 def reproduce(papers: list[str], opts: Options, directory: Path = REPRODUCE_DIR) -> dict[str, tuple[Path, Path]]:
     """Run every row of `papers` in one pool of `opts.jobs` processes; write and return each paper's results.
 
-    Raises RuntimeError naming every failed run (with its log file) after the other papers are written.
+    Raises RunFailures naming every failed run (with its log file) after the other papers are written.
     """
     specs: dict[str, PaperSpec] = {p: load_spec(p, directory) for p in papers}
     units: dict[str, list[RunUnit]] = {p: plan(s, opts.data, opts.profile, opts.seeds, opts.output_root)
@@ -79,6 +81,6 @@ def reproduce(papers: list[str], opts: Options, directory: Path = REPRODUCE_DIR)
                              f"{what.run_dir / 'reproduce.log'}\n    rerun: {what.command(None)}")
             else:
                 lines.append(f"- {what}: {err}")
-        raise RuntimeError(f"{len(failures)} failure(s); the results of their papers were not written:\n"
+        raise RunFailures(f"{len(failures)} failure(s); the results of their papers were not written:\n"
                            + "\n".join(lines))
     return written

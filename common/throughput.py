@@ -151,10 +151,11 @@ def figure(rows: list[dict[str, Any]], path: Path, tiny: bool) -> None:
         if r["loader_items_per_s"] is not None:
             ax.barh(i - 0.2, r["loader_items_per_s"], height=0.38, color="tab:orange",
                     label="data loader" if i == 0 else None)
-        else:
-            ax.text(ax.get_xlim()[0], i - 0.2, " loader not measured", va="center", fontsize=8)
     ax.set_yticks(range(len(rows)), [r["paper"] for r in rows])
     ax.set_xscale("log")
+    for i, r in enumerate(rows):
+        if r["loader_items_per_s"] is None:
+            ax.text(ax.get_xlim()[0] * 1.1, i - 0.2, "data loader not measured", va="center", fontsize=8)
     ax.set_xlabel("samples (or clips / problems) per second, log scale")
     device = rows[0]["device"] if rows else "?"
     ax.set_title(f"Data loader vs model throughput per paper ({device}{', tiny sizes' if tiny else ''})")

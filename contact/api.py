@@ -88,8 +88,8 @@ def majority_scores(train: Dataset, held_out: Dataset, batch_size: int = 16) -> 
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Train CRRNet (or the PiCR-style baseline) on cfg.data; returns held-out mIoU first, the other scores, and
-    the majority-class baseline on the same clips under majority/*."""
+    """Train CRRNet (or the PiCR-style baseline) on cfg.data; returns held-out mIoU first, the other scores, the
+    majority-class baseline on the same clips under majority/*, and with a `pipeline:` node the Table 1 metrics."""
     torch.set_float32_matmul_precision("high")
     mcfg, dcfg = model_config(cfg.model), data_config(cfg.data)
     train_set, eval_set = build_datasets(cfg, dcfg)
@@ -99,8 +99,26 @@ def train(cfg: DictConfig) -> dict[str, float]:
                       full_config=OmegaConf.to_container(cfg, resolve=True))
     metrics = trainer.fit()
     baseline = majority_scores(train_set, eval_set)
-    return {"miou": metrics["miou"], **{k: v for k, v in metrics.items() if k != "miou"},
-            **{f"majority/{k}": v for k, v in baseline.items()}}
+    out = {"miou": metrics["miou"], **{k: v for k, v in metrics.items() if k != "miou"},
+           **{f"majority/{k}": v for k, v in baseline.items()}}
+    out.update(pipeline_metrics(cfg, dcfg, trainer.model, eval_set))
+    return out
+
+
+def pipeline_metrics(cfg: DictConfig, dcfg: ContactDataConfig, model: torch.nn.Module,
+                     eval_set: Dataset) -> dict[str, float]:
+    """Table 1 metrics of `model`'s contacts (contact.pipeline_eval) when the config has a `pipeline:` node."""
+    node = OmegaConf.select(cfg, "pipeline")
+    if node is None:
+        return {}
+    pcfg = pipeline_config(OmegaConf.to_container(node, resolve=True))
+    body_models = OmegaConf.select(cfg, "paths.body_models")
+    model = model.cpu().eval()
+    if dcfg.source == "synthetic":
+        return synthetic_pipeline(model, eval_set.clips, dcfg.frames, pcfg, body_models)
+    root = behave_root(dcfg, OmegaConf.select(cfg, "paths.data_root"))
+    cache = Path(OmegaConf.select(cfg, "paths.cache_dir") or ".cache")
+    return behave_pipeline(model, root, dcfg, pcfg, body_models, cache)
 
 
 def load_checkpoint(cfg: DictConfig, mcfg: ContactModelConfig) -> CRRNet:
@@ -128,15 +146,5 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     baseline = majority_scores(train_set, eval_set)
     out = {"miou": scores["miou"], **{k: v for k, v in scores.items() if k != "miou"},
            **{f"majority/{k}": v for k, v in baseline.items()}}
-    node = OmegaConf.select(cfg, "pipeline")
-    if node is not None:
-        pcfg = pipeline_config(OmegaConf.to_container(node, resolve=True))
-        body_models = OmegaConf.select(cfg, "paths.body_models")
-        model.cpu()
-        if dcfg.source == "synthetic":
-            out.update(synthetic_pipeline(model, eval_set.clips, dcfg.frames, pcfg, body_models))
-        else:
-            root = behave_root(dcfg, OmegaConf.select(cfg, "paths.data_root"))
-            cache = Path(OmegaConf.select(cfg, "paths.cache_dir") or ".cache")
-            out.update(behave_pipeline(model, root, dcfg, pcfg, body_models, cache))
+    out.update(pipeline_metrics(cfg, dcfg, model, eval_set))
     return out

@@ -3,12 +3,18 @@ and the head's training throughput on cached features (`benchmark.py gpu`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import torch
+from torch.utils.data import DataLoader
 
 from common.benchmarking import Comparison, compare, register_benchmark
-from common.throughput import ThroughputProbe, probe_from_module, register_throughput
+from common.throughput import ThroughputProbe, compose_config, probe_from_module, register_throughput
+from eggflow.api import parse_configs
 from eggflow.config import EggFlowModelConfig
 from eggflow.model import EggFlowModel
+from eggflow.task import EggFlowData, EggFlowTask
 
 
 def _batch(size: int, device: torch.device) -> dict:
@@ -30,10 +36,18 @@ def throughput(device: torch.device, tiny: bool) -> ThroughputProbe:
     size = 4 if tiny else 256
     model = EggFlowModel(EggFlowModelConfig()).to(device)
     batch = _batch(size, device)
+    cfg = compose_config(["experiment=eggflow/synthetic", "debug=eggflow"])
+    model_cfg, data_cfg = parse_configs(cfg)
+    task = EggFlowTask(EggFlowData(model_cfg, data_cfg, Path(cfg.paths.cache_dir)), eval_set=None)
+    dataset = task.train_dataset()
+
+    def batches() -> Iterator[dict]:
+        while True:
+            yield from DataLoader(dataset, batch_size=size, shuffle=True, collate_fn=task.collate)
+
     return probe_from_module(f"EggFlow head (default config), cached features, batch {size}", model,
-                             lambda: model(batch)[0], size, None, size,
-                             batches_note="not measured: the synthetic windows are built with the encoder in "
-                                          "eggflow.data.build_synthetic")
+                             lambda: model(batch)[0], size, batches, size,
+                             batches_note="EggFlowTask's synthetic windows with cached features (debug size)")
 
 
 def _recomputing_sampler(model: EggFlowModel, batch: dict, seed: int) -> torch.Tensor:

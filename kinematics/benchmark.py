@@ -13,7 +13,7 @@ from common.geometry import axis_angle_to_matrix
 from common.throughput import ThroughputProbe, register_throughput
 from kinematics.body_adapter import smpl_rest_joints
 from kinematics.experiment import cpu_threads
-from kinematics.fk import forward_kinematics
+from kinematics.fk import fk_joints
 from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
 from kinematics.synthetic import make_interactions
 from kinematics.trust_region import TrustRegionConfig, solve_trust_region
@@ -39,7 +39,7 @@ def _fk_rows() -> list[Comparison]:
 
     @torch.no_grad()
     def ours_joints() -> torch.Tensor:
-        return forward_kinematics(rot, rest, parents)[0]
+        return fk_joints(rot, rest, parents)
 
     @torch.no_grad()
     def smplx_rigid() -> torch.Tensor:
@@ -51,7 +51,7 @@ def _fk_rows() -> list[Comparison]:
     @torch.no_grad()
     def ours_from_pose() -> torch.Tensor:
         rest_joints = smpl_rest_joints(small_smpl, small_betas).float()
-        return forward_kinematics(axis_angle_to_matrix(small_pose), rest_joints, parents)[0]
+        return fk_joints(axis_angle_to_matrix(small_pose), rest_joints, parents)
 
     @torch.no_grad()
     def smplx_forward() -> torch.Tensor:
@@ -60,11 +60,11 @@ def _fk_rows() -> list[Comparison]:
 
     setup = f"batch {FK_BATCH}, 24 SMPL joints, float32, rest joints given"
     return [
-        compare(f"FK joints only, b{FK_BATCH}", ours_joints, smplx_rigid, ours_label="kinematics.fk",
+        compare(f"FK joints only, b{FK_BATCH}", ours_joints, smplx_rigid, ours_label="kinematics.fk.fk_joints",
                 reference_label="smplx.lbs.batch_rigid_transform", difference=_max_abs, tolerance=1e-5,
                 difference_note="max |joint difference| (m)", target_speedup=1.5, notes=setup),
         compare(f"pose + shape -> joints, b{FORWARD_BATCH}", ours_from_pose, smplx_forward,
-                ours_label="axis-angle -> rest-joint regression -> kinematics.fk",
+                ours_label="axis-angle -> cached rest-joint regression -> fk_joints",
                 reference_label="smplx.SMPL.forward (vertices + joints)", difference=_max_abs, tolerance=1e-5,
                 difference_note="max |joint difference| (m)", notes="ours skips the mesh"),
     ]

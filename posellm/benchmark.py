@@ -4,17 +4,20 @@ weight loop, and training throughput (tiny, or the paper's widths at reduced dep
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
 from common.benchmarking import Comparison, compare, register_benchmark
-from common.throughput import ThroughputProbe, probe_from_module, register_throughput
-from posellm.config import TinyLLMConfig, TinyVisionConfig
-from posellm.data import collate_train
+from common.throughput import ThroughputProbe, compose_config, probe_from_module, register_throughput
+from posellm.config import TinyLLMConfig, TinyVisionConfig, data_config
+from posellm.data import KeypointTrainSet, collate_train
 from posellm.inference import autocast, base_network
 from posellm.keypoints import COCO_KEYPOINTS
 from posellm.model import build_posellm
+from posellm.pipeline import load_splits
 from posellm.reproduce import synthetic_setup
 from posellm.text import IGNORE_INDEX
 
@@ -54,10 +57,21 @@ def throughput(device: torch.device, tiny: bool) -> ThroughputProbe:
         with autocast(device):
             return model(**batch)["loss"]
 
+    cfg = compose_config(["experiment=posellm/synthetic", "debug=posellm"])
+    data = data_config(cfg.data)
+    splits = load_splits(data, cfg.paths.cache_dir)
+    train_set = KeypointTrainSet(splits.train, built.codec, data, model_cfg.image_mean, model_cfg.image_std, seed=0)
+    pad = built.codec.tokenizer.pad_token_id
+
+    def batches() -> Iterator[dict]:
+        while True:
+            yield from DataLoader(train_set, batch_size=batch_size, shuffle=True,
+                                  collate_fn=lambda items: collate_train(items, pad))
+
     label = "tiny synthetic config" if tiny else "ViT-L/14 + Llama-7B widths, 4 + 2 layers"
     return probe_from_module(f"{label}, batch {batch_size}, {TURNS} answers/sample, crop {size}px", model, loss,
-                             batch_size, None, batch_size, tokens_per_step=tokens,
-                             batches_note="not measured here: see posellm's data module")
+                             batch_size, batches, batch_size, tokens_per_step=tokens,
+                             batches_note="KeypointTrainSet over the synthetic COCO-format split (debug size)")
 
 
 def _loop_weights(targets: list[int], is_digit: torch.Tensor, weights: tuple[float, ...]) -> list[float]:

@@ -33,6 +33,8 @@ FORMAT = "posellm/2"
 CONFIG, ADAPTER, CONNECTOR, BASE = "config.json", "adapter_model.safetensors", "connector.safetensors", \
     "base_model.safetensors"
 LEGACY_CONFIG = "posellm.yaml"
+MODEL_CLASS = "posellm.model.PoseLLM"
+"""Names the paper of a folder for `scripts/evaluate.py ckpt=<folder>` without `experiment=`."""
 
 
 def _adapter_key(key: str) -> bool:
@@ -56,8 +58,8 @@ def save_posellm(built: Built, cfg: PoseLLMModelConfig, image_size: int, folder:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in (state or built.model.state_dict()).items()}
-    (folder / CONFIG).write_text(json.dumps({"format": FORMAT, "model": asdict(cfg), "image_size": image_size},
-                                            indent=2))
+    (folder / CONFIG).write_text(json.dumps({"format": FORMAT, "model_class": MODEL_CLASS, "model": asdict(cfg),
+                                             "image_size": image_size}, indent=2))
     peft_cfg = built.model.peft_config["default"]
     peft_cfg.base_model_name_or_path = cfg.llm_path
     peft_cfg.save_pretrained(str(folder))
@@ -166,8 +168,8 @@ def export_merged(folder: str | Path, out: str | Path) -> Path:
     built.codec.tokenizer.save_pretrained(str(out / "llm"))
     merged_cfg = PoseLLMModelConfig(**{**cfg.__dict__, "vision_path": "vision", "llm_path": "llm",
                                        "freeze_base": True, "train_token_embeddings": False})
-    (out / CONFIG).write_text(json.dumps({"format": FORMAT, "model": asdict(merged_cfg), "image_size": image_size},
-                                         indent=2))
+    (out / CONFIG).write_text(json.dumps({"format": FORMAT, "model_class": MODEL_CLASS, "model": asdict(merged_cfg),
+                                          "image_size": image_size}, indent=2))
     save_file({k: v.contiguous() for k, v in net.connector.state_dict().items()}, str(out / CONNECTOR))
     built.codec.tokenizer.save_pretrained(str(out))
     (out / "README.md").write_text(_card(merged_cfg, image_size) + "\nLoRA merged into the towers (no PEFT).\n")

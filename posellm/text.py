@@ -80,6 +80,7 @@ class PromptCodec:
         bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
         self.prefix = [*bos, *self._enc("Image:"), self.image_id]
         self._cache: dict[tuple[str, bool], list[int]] = {}
+        self._answers: dict[str, list[int]] = {}
         vocab = tok.convert_ids_to_tokens(list(range(len(tok))))
         self.digit_token = np.array([tok.convert_tokens_to_string([t]).strip().isdigit() for t in vocab])
 
@@ -94,8 +95,14 @@ class PromptCodec:
         return self._cache[key]
 
     def answer_ids(self, xy_norm: np.ndarray) -> list[int]:
-        """Token ids of an answer followed by EOS."""
-        return [*self._enc(format_answer(xy_norm)), self.tokenizer.eos_token_id]
+        """Token ids of an answer followed by EOS (memoised: unaugmented data repeats its answers each epoch)."""
+        text = format_answer(xy_norm)
+        ids = self._answers.get(text)
+        if ids is None:
+            ids = [*self._enc(text), self.tokenizer.eos_token_id]
+            if len(self._answers) < 1 << 17:
+                self._answers[text] = ids
+        return list(ids)
 
     def conversation(self, names: list[str], xy_norm: np.ndarray) -> tuple[list[int], list[int]]:
         """(input_ids, labels) of a multi-turn sample; only answer tokens carry a label."""

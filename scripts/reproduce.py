@@ -15,8 +15,9 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported, here and in spawned workers
 
 from common import PAPERS
-from common.reproduce import Options, configured_papers, discover, reproduce, table_markdown, write_results
+from common.reproduce import Options, RunFailures, configured_papers, reproduce
 from common.reproduce_readme import update
+from common.reproduce_spec import SpecError
 
 log = logging.getLogger("reproduce")
 REPO = Path(__file__).resolve().parents[1]
@@ -64,33 +65,21 @@ def parse_args(argv: list[str]) -> tuple[str, Options]:
     return paper, opts
 
 
-def _legacy(papers: list[str], opts: Options) -> None:
-    """Papers still defining their tables in Python (transitional, until each has configs/reproduce/)."""
-    registry = discover(papers[0] if len(papers) == 1 else None)
-    for paper in papers:
-        if paper not in registry:
-            raise SystemExit(f"paper={paper!r} has neither configs/reproduce/{paper}.yaml nor a registered "
-                             "reproduction")
-        result = registry[paper](opts.data, opts.results_dir)
-        md_path, json_path = write_results(result, opts.results_dir)
-        for table in result.tables:
-            print(table_markdown(table) + "\n")
-        print(f"written: {md_path}, {json_path}")
-
-
 def main(argv: list[str]) -> int:
     """Run the selected papers' tables and write results/<paper>.{md,json}."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     paper, opts = parse_args(argv)
-    papers = list(PAPERS) if paper == "all" else [paper]
-    configured = [p for p in papers if p in configured_papers()]
-    written = reproduce(configured, opts) if configured else {}
+    papers = configured_papers() if paper == "all" else [paper]
+    try:
+        written = reproduce(papers, opts)
+    except SpecError as err:
+        raise SystemExit(str(err)) from err
+    except RunFailures as err:
+        print(err, file=sys.stderr)
+        return 1
     for md_path, json_path in written.values():
         print(md_path.read_text())
         print(f"written: {md_path}, {json_path}")
-    legacy = [p for p in papers if p not in configured]
-    if legacy and not opts.dry_run:
-        _legacy(legacy, opts)
     if not opts.dry_run and opts.results_dir.resolve() == (REPO / "results").resolve():
         old, new = update(REPO / "README.md", opts.results_dir)
         if new != old:

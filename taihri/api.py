@@ -133,6 +133,11 @@ def _initial_model(cfg: DictConfig, mc: TaihriModelConfig, dc: TaihriDataConfig,
     return model, processor, baselines
 
 
+def _processor(mc: TaihriModelConfig):
+    """The backbone's processor alone (from the folder; the tiny model's is built)."""
+    return load_processor(mc.pretrained_path, mc) if mc.pretrained_path else build_model_and_processor(mc)[1]
+
+
 def evaluate_regressor(model: JointRegressor, processor, frames: Frames, dc: TaihriDataConfig) -> dict[str, float]:
     """G-MPJPE per part set (mm) of the regression baseline on `frames`."""
     rows = eval_rows(frames, dc)
@@ -150,7 +155,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     eval_frames = load_frames(dc, dc.eval_split, dc.num_eval, int(cfg.seed))
     if mc.stage == "regression":
         regressor = train_regressor(mc, frames, eval_frames, run_dir, int(cfg.seed))
-        _, processor = build_model_and_processor(mc)
+        processor = _processor(mc)
         fallback = np.repeat(mean_pose(frames)[None], len(eval_frames), 0)
         return {**evaluate_regressor(regressor, processor, eval_frames, dc),
                 **_prefixed("mean_pose/", evaluate_constant(fallback, eval_rows(eval_frames, dc),
@@ -176,7 +181,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         raise ValueError(f"data.source={dc.source!r}: choose synthetic, egobody or harmony4d")
     if "model_class" in json.loads((Path(cfg.ckpt) / "config.json").read_text()):
         regressor = load_project_folder(cfg.ckpt)
-        processor = load_processor(mc.pretrained_path, mc) if mc.pretrained_path else build_model_and_processor(mc)[1]
+        processor = _processor(mc)
         return evaluate_regressor(regressor, processor, load_frames(dc, dc.eval_split, dc.num_eval, int(cfg.seed)),
                                   dc)
     model, processor = load_model_folder(cfg.ckpt, mc, device())

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
-from common.throughput import ThroughputProbe, probe_from_module, register_throughput
-from taihri.config import TaihriModelConfig
+from common.throughput import ThroughputProbe, compose_config, probe_from_module, register_throughput
+from taihri.api import load_frames
+from taihri.config import TaihriModelConfig, data_config, model_config
+from taihri.data import train_rows
+from taihri.evaluation import row_image
 from taihri.grammar import encode_answer
 from taihri.prompts import PART_SETS, eval_prompt
 from taihri.vlm import build_model_and_processor
@@ -41,7 +46,25 @@ def throughput(device: torch.device, tiny: bool) -> ThroughputProbe:
     model, processor = build_model_and_processor(cfg, device)
     batch_size = 2 if tiny else 32
     inputs = _inputs(processor, batch_size, device)
+    run_cfg = compose_config(["experiment=taihri/synthetic_sft", "debug=taihri"])
+    mc, dc = model_config(run_cfg.model), data_config(run_cfg.data)
+    frames = load_frames(dc, dc.train_split, dc.num_train, 0)
+    rows = train_rows(frames, dc, 0, mc.answer_format, mc.system_prompt)
+
+    def batches() -> Iterator[dict]:
+        """What the SFT collator does per batch: read the images, chat template, processor."""
+        while True:
+            for start in range(0, len(rows) - batch_size + 1, batch_size):
+                chunk = rows[start:start + batch_size]
+                texts = [processor.apply_chat_template(
+                    [{"role": "user", "content": [{"type": "image"}, {"type": "text",
+                                                                       "text": r["prompt"][-1]["content"]}]},
+                     {"role": "assistant", "content": [{"type": "text", "text": r["completion"][0]["content"]}]}],
+                    add_generation_prompt=False) for r in chunk]
+                yield processor(images=[row_image(r, frames) for r in chunk], text=texts, return_tensors="pt",
+                                padding=True)
+
     return probe_from_module(f"tiny random-init Qwen3-VL, SFT step, batch {batch_size}, 96 px", model,
-                             lambda: model(**inputs).loss, batch_size, None, batch_size,
+                             lambda: model(**inputs).loss, batch_size, batches, batch_size,
                              tokens_per_step=int(inputs["attention_mask"].sum()),
-                             batches_note="not measured here: see taihri's data module")
+                             batches_note="synthetic frames' rows through the processor, as the SFT collator")

@@ -18,6 +18,7 @@ checkpoints in place), hence this small override.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -113,6 +114,8 @@ class ReliableTrainerMixin:
         _barrier()
         if self.args.should_save:
             publish(Path(run_dir) / STAGING / name, Path(run_dir) / name)
+            with contextlib.suppress(OSError):
+                (Path(run_dir) / STAGING).rmdir()                      # only when nothing else is staged
             rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
                                best_model_checkpoint=self.state.best_model_checkpoint)
         _barrier()

@@ -381,6 +381,7 @@ class Trainer:
         if self._last_ckpt[0] != self.state.step:
             self._save_checkpoint(f"step_{self.state.step:08d}", optimizer, scheduler)
         if self._boundary_flags(stop)[0]:
+            self._write_summary(None)
             stop.finish()
         final = self._evaluate(model, eval_set)
         self._after_eval(model, final)

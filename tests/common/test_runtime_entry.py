@@ -3,6 +3,7 @@ rendezvous, 2 gloo processes) get two run dirs, each made once for both ranks, a
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from common.entry import paper_of_checkpoint
 from common.training.rundir import RunDirError, RunLock, record_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,20 +25,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def launch(output_root: Path) -> subprocess.CompletedProcess:
+def launch(output_root: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     env.pop("EHP_LAUNCH_ID", None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(free_port()), str(REPO / "scripts" / "train.py"),
            "experiment=contact/crrnet_synthetic", "debug=contact", f"paths.output_root={output_root}",
            f"paths.cache_dir={output_root / 'cache'}", "trainer.ckpt_every=1"]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400, cwd=REPO)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
 
 
 def test_two_torchrun_launches_get_two_run_dirs_and_never_resume_each_other(tmp_path):
-    for _ in range(2):
-        out = launch(tmp_path)
-        assert out.returncode == 0, out.stderr[-4000:]
+    launches = [launch(tmp_path), launch(tmp_path)]  # at the same time: the old run dir `.../none` was shared
+    for proc in launches:
+        _, err = proc.communicate(timeout=400)
+        assert proc.returncode == 0, err[-4000:]
     run_dirs = sorted(p.parent for p in tmp_path.glob("contact/crrnet_synthetic/*/*/config.yaml"))
     assert len(run_dirs) == 2, run_dirs  # one per launch, shared by both ranks (not one per rank)
     assert all(p.name != "none" for p in run_dirs)
@@ -78,25 +81,26 @@ def test_lock_is_released_when_its_holder_dies(tmp_path):
     RunLock(tmp_path).acquire().release()  # SIGKILL leaves no stale lock
 
 
-def test_torchrun_forwards_sigusr1_and_the_rerun_resumes(tmp_path):
-    """The sbatch template's path: SIGUSR1 to the torchrun agent reaches every worker, they checkpoint at the
-    same step and exit 75; the same command again resumes from that checkpoint."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
-    def torchrun(mode: str) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-               "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
-               "--signals-to-handle", "SIGTERM,SIGINT,SIGUSR1", "--shutdown-timeout", "120",
-               str(REPO / "tests" / "common" / "signal_worker.py"), str(tmp_path), mode]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+def test_evaluate_finds_the_paper_of_a_checkpoint(tmp_path):
+    folder = tmp_path / "a" / "checkpoints" / "final"
+    folder.mkdir(parents=True)
+    assert paper_of_checkpoint(folder) is None
+    (tmp_path / "a" / "config.yaml").write_text("paper: tiger\nseed: 0\n")
+    assert paper_of_checkpoint(folder) == "tiger"  # from the run's config two levels up
+    (folder / "config.json").write_text(json.dumps({"model_class": "contact.model.CRRNet"}))
+    assert paper_of_checkpoint(folder) == "contact"  # the model folder's own class wins
 
-    first = torchrun("stop")
-    assert first.returncode != 0 and "received SIGUSR1: saving a checkpoint" in first.stderr, first.stderr[-3000:]
-    steps = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("step_*"))
-    assert len(steps) == 1 and steps[0] < "step_00000012", steps
-    assert (tmp_path / "run" / "checkpoints" / steps[0] / "random_states_1.pkl").exists()
-    second = torchrun("resume")
-    assert second.returncode == 0, second.stderr[-3000:]
-    log = (tmp_path / "run" / "train.log").read_text()
-    assert f"resumed from {tmp_path / 'run' / 'checkpoints' / steps[0]}" in log
-    assert (tmp_path / "run" / "checkpoints" / "final").is_dir()
+
+def test_multinode_submitit_preset_requeues_with_one_task_per_gpu():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(REPO / "configs"), version_base="1.3"):
+        cfg = compose("train", overrides=["hydra/launcher=slurm_multinode", "experiment=contact/crrnet_synthetic"],
+                      return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert (launcher.nodes, launcher.gpus_per_node, launcher.tasks_per_node) == (2, 8, 8)
+    assert launcher.max_num_timeout > 0 and launcher.signal_delay_s >= 60
+    assert launcher.additional_parameters.requeue is True

@@ -149,10 +149,19 @@ def test_crafted_pickle_is_refused(tmp_path, victim, caplog):
     assert not marker.exists()
 
 
-def test_nan_loss_stops_the_run(tmp_path):
+def test_nan_loss_stops_the_run_and_closes_its_log_file(tmp_path):
     with pytest.raises(FloatingPointError, match=r"non-finite loss nan at step 2; lower trainer\.lr"):
         Trainer(small_cfg(), ToyTask(nan_at=5), tmp_path).fit()
     assert not (tmp_path / "checkpoints" / "final").exists()
+    assert not [h for h in logging.getLogger().handlers if str(tmp_path) in str(getattr(h, "baseFilename", ""))]
+
+
+def test_one_log_file_per_run_without_library_noise(tmp_path):
+    Trainer(small_cfg(max_steps=4, ckpt_every=1, eval_every=2), ToyTask(), tmp_path).fit()
+    assert sorted(p.name for p in tmp_path.glob("*.log")) == ["train.log"]
+    text = (tmp_path / "train.log").read_text()
+    assert "step 4 eval: mse=" in text
+    assert "accelerate" not in text  # no "Saving current state to ..." line per checkpoint
 
 
 def test_nan_evaluation_never_becomes_best_and_metrics_json_is_strict(tmp_path, caplog):

@@ -112,19 +112,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_ddp_two_cpu_processes(tmp_path):
-    """2 ranks under a static rendezvous: equal weights, and the sharded evaluation (predict per rank,
-    metrics on rank 0) equals a single-process evaluation of the final weights."""
+def torchrun(script: Path, *args: str) -> subprocess.CompletedProcess:
+    """2 CPU processes under a static rendezvous, SIGUSR1 forwarded to the workers (as in the sbatch template)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
-           str(REPO / "tests" / "common" / "ddp_worker.py"), str(tmp_path)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+           "--signals-to-handle", "SIGTERM,SIGINT,SIGUSR1", "--shutdown-timeout", "120", str(script), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    """2 ranks: SIGUSR1 to the torchrun agent makes both workers checkpoint at one step and stop; the same
+    command resumes; weights agree across ranks; the sharded evaluation (predict per rank, metrics on rank 0)
+    equals a single-process evaluation of the final weights."""
+    worker = REPO / "tests" / "common" / "ddp_worker.py"
+    first = torchrun(worker, str(tmp_path), "stop")
+    assert first.returncode != 0 and "received SIGUSR1: saving a checkpoint" in first.stderr, first.stderr[-3000:]
+    steps = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("step_*"))
+    assert len(steps) == 1 and steps[0] < "step_00000008", steps
+    assert (tmp_path / "run" / "checkpoints" / steps[0] / "random_states_1.pkl").exists()
+    out = torchrun(worker, str(tmp_path), "resume")
     failed_rank = [line for line in out.stderr.splitlines() if line.startswith("[rank1]")]
     assert out.returncode == 0, "\n".join(failed_rank[-40:]) or out.stderr[-3000:]
+    assert f"resumed from {tmp_path / 'run' / 'checkpoints' / steps[0]}" in (tmp_path / "run" / "train.log").read_text()
     w0, w1 = (torch.load(tmp_path / f"weights_rank{r}.pt") for r in (0, 1))
     assert all(torch.equal(w0[k], w1[k]) for k in w0)
     summary = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [h["step"] for h in summary["history"]] == [4, 8, 12, 16]
     assert summary["final"]["mse"] < summary["history"][0]["mse"]
     assert (tmp_path / "run" / "checkpoints" / "step_00000016" / "random_states_1.pkl").exists()
     finals = [json.loads((tmp_path / f"final_rank{r}.json").read_text()) for r in (0, 1)]

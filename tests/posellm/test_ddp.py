@@ -35,7 +35,9 @@ def test_two_process_ddp_from_the_paper_config(tmp_path: Path) -> None:
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert out.returncode == 0, out.stderr[-4000:]
     ranks = [json.loads((run_dir / f"metrics_rank{r}.json").read_text()) for r in (0, 1)]
-    assert ranks[0] == ranks[1]                                      # rank 0's metrics, broadcast
+    timing = {"train_runtime_s"}
+    assert {k: v for k, v in ranks[0].items() if k not in timing} == {k: v for k, v in ranks[1].items()
+                                                                       if k not in timing}   # broadcast
     assert ranks[0]["train_steps"] == 2
     assert sorted(p.name for p in (run_dir / "hf").iterdir()) == ["checkpoint-2"]
     assert sorted(p.name for p in (run_dir / "hf" / "checkpoint-2").glob("rng_state_*.pth")) == [

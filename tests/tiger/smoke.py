@@ -109,9 +109,16 @@ def smoke_overrides(experiment: str, tmp: Path) -> list[str]:
         return [f"data.root={_dexycb(tmp / 'dexycb')}"]
     load_mano()                                           # the stand-in files exist before they are named
     common = [*SHRUNK_PAPER_MODEL, *_pretrained(tmp / "weights"), f"paths.body_models={standin_dir()}",
-              "data.allow_standin_mano=true", "data.eval_num_samples=200", "model.prior.source=retrieval"]
+              "data.allow_standin_mano=true", "data.eval_num_samples=200", "model.prior.source=retrieval",
+              "trainer.global_batch_size=null"]
     if experiment.startswith("tiger/dexycb"):
-        return [*common, f"data.root={_dexycb(tmp / 'dexycb')}", _bank(tmp / "bank", CATEGORIES)]
+        extra = []
+        if experiment == "tiger/dexycb_prior_quality":
+            from tests.tiger.test_backbones import dgcnn_reference_state
+
+            torch.save(dgcnn_reference_state(), tmp / "weights" / "dgcnn.t7")
+            extra = [f"model.dgcnn_init.path={tmp / 'weights' / 'dgcnn.t7'}"]
+        return [*common, *extra, f"data.root={_dexycb(tmp / 'dexycb')}", _bank(tmp / "bank", CATEGORIES)]
     if experiment == "tiger/obman_paper":
         train_ids, test_ids = write_obman(tmp / "obman", tmp / "shapenet")
         return [*common, f"data.root={tmp / 'obman'}", f"data.shapenet_root={tmp / 'shapenet'}",

@@ -162,3 +162,40 @@ def test_network_initialises_every_encoder_from_config(tmp_path: Path) -> None:
     bad = TigerModelConfig(hrnet_init=PretrainedInit(str(tmp_path / "resnet.pth")))
     with pytest.raises(WeightLoadError, match="HRNet"):
         TigerNet(bad).init_encoders()
+
+
+def dgcnn_reference_state(emb_dims: int = 1024, classes: int = 40) -> dict[str, torch.Tensor]:
+    """A DGCNN ModelNet40 state dict named as the reference `pytorch/model.py` under DataParallel (`module.`);
+    each BatchNorm appears twice (bnK and convK.1), as the reference registers it twice."""
+    gen = torch.Generator().manual_seed(2)
+    state: dict[str, torch.Tensor] = {}
+    for i, (cin, cout) in enumerate([(6, 64), (128, 64), (128, 128), (256, 256), (512, emb_dims)], start=1):
+        shape = (cout, cin, 1, 1) if i < 5 else (cout, cin, 1)
+        state[f"conv{i}.0.weight"] = torch.randn(*shape, generator=gen)
+        bn = _bn(f"bn{i}", cout, gen)
+        state |= bn | {k.replace(f"bn{i}.", f"conv{i}.1."): v for k, v in bn.items()}
+    state |= {"linear1.weight": torch.randn(512, 2 * emb_dims, generator=gen), **_bn("bn6", 512, gen),
+              "linear2.weight": torch.randn(256, 512, generator=gen), "linear2.bias": torch.randn(256, generator=gen),
+              **_bn("bn7", 256, gen), "linear3.weight": torch.randn(classes, 256, generator=gen),
+              "linear3.bias": torch.randn(classes, generator=gen)}
+    return {f"module.{k}": v for k, v in state.items()}
+
+
+def test_dgcnn_reference_checkpoint_loads_and_scores_prior_similarity(tmp_path: Path) -> None:
+    import numpy as np
+
+    from tiger.model.dgcnn import DGCNN
+    from tiger.prior_quality import dgcnn_similarity, prior_similarity
+
+    torch.save(dgcnn_reference_state(), tmp_path / "model.1024.t7")
+    init = PretrainedInit(str(tmp_path / "model.1024.t7"), prefix="module.")
+    model = DGCNN(pretrained=init)                                        # reference sizes: k=20, emb_dims=1024
+    assert model.features(torch.randn(2, 50, 3)).shape == (2, 2048)
+    rng = np.random.default_rng(0)
+    box = rng.uniform(-1, 1, (600, 3)) * np.array([0.05, 0.03, 0.1])
+    assert dgcnn_similarity(model, box, 3.0 * box + 1.0) > 0.9999         # frame- and scale-free
+    with pytest.raises(WeightLoadError, match="module"):
+        DGCNN(pretrained=PretrainedInit(str(tmp_path / "model.1024.t7")))
+    sims = prior_similarity(PretrainedInit(str(tmp_path / "model.1024.t7"), prefix="module."), [box], [box],
+                            ["cracker box"])
+    assert set(sims) == {"prior_sim/boxes", "sphere_sim/boxes"} and sims["prior_sim/boxes"] > 0.9999

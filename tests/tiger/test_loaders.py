@@ -13,6 +13,7 @@ import yaml
 
 from common.body import load_mano, standin_dir
 from common.data import schema as S
+from common.data.render import rasterize
 from tiger.data.dexycb import SERIALS, SUBJECTS, DexYCBHandObject, category_text
 from tiger.data.meshio import write_obj
 from tiger.data.obman import ObManHandObject
@@ -89,6 +90,9 @@ def test_dexycb_loader_reads_s0_layout(tmp_path: Path) -> None:
     np.testing.assert_allclose(sample[S.OBJECT_POSE][:3, 3], truth["near"], atol=1e-6)
     assert sample[S.OBJECT_MASK].sum() == 100 and sample[S.OBJECT_MASK][15, 15]
     assert sample[S.OBJECT_MASK_AMODAL].any()
+    assert len(list((tmp_path / "idx" / "tiger_amodal").glob("*.npz"))) == 1         # rasterised once, cached
+    face_ids, _ = rasterize(CUBE_V + truth["near"], CUBE_F, sample[S.K], (48, 64))
+    np.testing.assert_array_equal(test[0][S.OBJECT_MASK_AMODAL], face_ids >= 0)
     assert sample[S.OBJECT_CATEGORY] == "mug" and sample["object_model"] == "025_mug"
     assert category_text("006_mustard_bottle") == "mustard bottle"
 

@@ -41,6 +41,7 @@ SERIALS: tuple[str, ...] = ("836212060125", "839512060362", "840412060917", "841
                             "932122060861", "932122061900", "932122062010")
 """DexYCB `_SERIALS` (all eight cameras are used by s0)."""
 S0_VAL_SUBJECTS = (0, 1)
+AMODAL_VERSION = 1
 HAND_SEG_VALUE = 255
 FRAME_STEP = 5
 CONTACT_THRESHOLD_M = 0.005
@@ -194,6 +195,20 @@ class DexYCBHandObject(RealFormatDataset):
                                                  [0, 0, 1]], np.float32)
         return self._intrinsics[serial].copy()
 
+    def amodal_mask(self, record: dict[str, Any], pose: np.ndarray, K: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        """(H,W) bool mask of the posed object model ignoring occluders, rasterised once per frame and kept
+        bit-packed in the index cache folder (keyed by frame, model, pose and intrinsics)."""
+        from common.cache import cache_key, cache_path, cached_npz
+
+        def build() -> dict[str, np.ndarray]:
+            verts, faces = self.object_model(record["model"])
+            face_ids, _ = rasterize(verts @ pose[:3, :3].T + pose[:3, 3], faces, K, hw)
+            return {"bits": np.packbits(face_ids >= 0)}
+
+        key = cache_key(AMODAL_VERSION, str(self.root.resolve()), record["id"], record["model"], pose, K, list(hw))
+        bits = cached_npz(cache_path(self.cache_dir, "tiger_amodal", key, ".npz"), build)["bits"]
+        return np.unpackbits(bits, count=hw[0] * hw[1]).reshape(hw).astype(bool)
+
     def describe(self, i: int) -> dict[str, str]:
         """Sample id, object model, category text and image path of sample i, without decoding it."""
         rec = self.index[i]
@@ -214,9 +229,7 @@ class DexYCBHandObject(RealFormatDataset):
         if "seg_amodal" in labels:
             amodal = labels["seg_amodal"].astype(bool)
         else:
-            obj_v, obj_f = self.object_model(record["model"])
-            face_ids, _ = rasterize(obj_v @ pose[:3, :3].T + pose[:3, 3], obj_f, K, seg.shape)
-            amodal = face_ids >= 0
+            amodal = self.amodal_mask(record, pose, K, seg.shape)
         if seg.shape != image.shape[1:]:
             seg = cv2.resize(seg, image.shape[:0:-1], interpolation=cv2.INTER_NEAREST)
         return {S.IMAGE: image, S.K: K, S.JOINTS_CAM: labels["joint_3d"][0].astype(np.float32),

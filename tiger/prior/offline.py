@@ -50,7 +50,9 @@ def pipeline_settings(prior: PriorConfig, data: TigerDataConfig) -> dict[str, An
             "image_to_points_weights": prior.image_to_points_weights, "clip": prior.point_e_clip_dir,
             "num_points": prior.num_points, "caption_per": prior.caption_per, "data_source": data.source,
             "data_root": str(Path(data.root).resolve()) if data.root else None,
-            "splits": [data.train_split, data.eval_split], "max_samples": data.max_samples}
+            "splits": [data.train_split, data.eval_split], "max_samples": data.max_samples,
+            "num_frames": [data.num_train, data.num_test], "ids": [data.train_ids, data.eval_ids],
+            "synthetic": [data.seed, data.image_hw] if data.source == "synthetic" else None}
 
 
 def cache_folder(prior: PriorConfig, data: TigerDataConfig) -> Path:
@@ -79,10 +81,15 @@ def caption_key(prior: PriorConfig, split: str, sample_id: str, object_model: st
     return f"{split}/{sample_id}" if prior.caption_per == "image" else f"model/{object_model}"
 
 
-def _write_atomically(staging: Path, final: Path) -> None:
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
+def _publish(staging: Path, final: Path) -> None:
+    """Rename the staged folder onto `final`; if a concurrent writer published the same key first, keep its
+    folder (same settings, same content) and drop ours, so a reader never sees a half-replaced cache."""
+    try:
+        os.replace(staging, final)
+    except OSError:
+        if not (final / MANIFEST).is_file():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def make_prior_cache(prior: PriorConfig, data: TigerDataConfig, sources: list[Any],
@@ -125,7 +132,7 @@ def make_prior_cache(prior: PriorConfig, data: TigerDataConfig, sources: list[An
     manifest = {"version": CACHE_VERSION, "settings": pipeline_settings(prior, data), "captions": captions,
                 "categories": categories, "points": files}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    _write_atomically(staging, final)
+    _publish(staging, final)
     log.info("wrote the generated prior cache %s (%d captions, %d categories)", final, len(captions), len(files))
     return final
 
