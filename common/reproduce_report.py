@@ -56,7 +56,8 @@ def _value(run_metrics: dict[str, float], name: str, where: str) -> float:
     if name not in run_metrics:
         raise KeyError(f"{where}: the run returned no metric {name!r}; it returned {sorted(run_metrics)}. "
                        "Map the column with `metrics: {<column>: <returned name>}` or list it under `absent:`")
-    return float(run_metrics[name])
+    value = run_metrics[name]
+    return float("nan") if value is None else float(value)         # NaN is stored as null in JSON
 
 
 def row_values(table: TableSpec, row: RowSpec, runs: dict[str, list[RunRecord]]) -> dict[str, list[float]]:
@@ -79,7 +80,8 @@ def row_values(table: TableSpec, row: RowSpec, runs: dict[str, list[RunRecord]])
 
 def summary(values: list[float]) -> dict:
     """Mean, sample std, min, max and the per-seed values."""
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    std = (float("nan") if not all(math.isfinite(v) for v in values) else statistics.stdev(values)) \
+        if len(values) > 1 else 0.0
     return {"mean": statistics.fmean(values), SPREAD: std, "min": min(values), "max": max(values),
             "per_seed": values}
 

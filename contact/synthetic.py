@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,9 @@ CHAIN_JOINTS: dict[str, tuple[int, ...]] = {
 }
 """Rotating joints of the paper's five kinematic chains (Fig. 3), SMPL joint ids."""
 CACHE_VERSION = 6
+CLIP_FRAMES = 7
+"""Frames of every generated clip (the paper's largest T); a model with data.frames = T < 7 reads the centred
+T-frame window of the same clips (contact.task.ClipDataset), so rows with different T see the same data."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class HOIClipGenerator:
 
     def _motion(self, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """GT per-frame global_orient (T,3), body pose (T,23,3), translation (T,3) for one clip."""
-        t = self.cfg.frames
+        t = CLIP_FRAMES
         base = interaction_pose(kind, rng)
         yaw = rng.uniform(-35, 35)
         orient = np.repeat(_rotvec(("y", yaw), ("x", 180.0))[None], t, axis=0)
@@ -220,7 +223,7 @@ class HOIClipGenerator:
         gt_points = template_points @ obj["rot"].T + obj_trans[:, None]
         labels = np.stack([contact_pseudo_labels(p, v, self.part_labels)[0]
                            for p, v in zip(gt_points, verts)])
-        t = self.cfg.frames
+        t = CLIP_FRAMES
         rot_sigma = np.deg2rad(self.cfg.rough_rot_deg) / np.sqrt(3)
         noise = Rotation.from_rotvec(rng.normal(size=(t, 3)) * rot_sigma).as_matrix()
         rough_obj_rot = noise @ obj["rot"]
@@ -265,7 +268,7 @@ class HOIClipGenerator:
 
     def config_key(self, body_models: str | None) -> str:
         """Hash of the data config, body model folder and format version (the on-disk cache name)."""
-        return cache_key(asdict(self.cfg), body_models, CACHE_VERSION)
+        return cache_key(asdict(replace(self.cfg, frames=CLIP_FRAMES)), body_models, CACHE_VERSION)
 
 
 def generate_clips(cfg: ContactDataConfig, start: int, count: int, cache_dir: Path | None = None,

@@ -169,12 +169,9 @@ class Built:
     codec: PromptCodec
 
 
-def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
-                  tokenizer_path: str | None = None) -> Built:
-    """Real towers from local paths when given, else tiny random ones (seeded); LoRA r/alpha on q,v."""
-    if not cfg.lora.enabled:
-        raise ValueError("model.lora.enabled=false: PoseLLM trains LoRA adapters on both towers (LocLLM recipe); "
-                         "keep it true and set model.lora.r / target_modules instead")
+def build_base(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
+               tokenizer_path: str | None = None) -> tuple[PoseLLM, PromptCodec]:
+    """The PoseLLM module without adapters: towers (paths or tiny, seeded), a fresh connector, the codec."""
     torch.manual_seed(seed)
     tok = load_tokenizer(tokenizer_path or cfg.llm_path, cfg.tiny_llm.vocab_size)
     vision, llm = load_towers(cfg, image_size, tok)
@@ -183,6 +180,16 @@ def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
     registers = getattr(vision.config, "num_register_tokens", 0) or 0
     base = PoseLLM(vision, connector, llm, codec.image_id, num_prefix_tokens=1 + registers,
                    is_digit=torch.as_tensor(codec.digit_token), digit_weights=tuple(cfg.answer_digit_weights))
+    return base, codec
+
+
+def build_posellm(cfg: PoseLLMModelConfig, image_size: int, seed: int = 0,
+                  tokenizer_path: str | None = None) -> Built:
+    """Real towers from local paths when given, else tiny random ones (seeded); LoRA (`model.lora`) via PEFT."""
+    if not cfg.lora.enabled:
+        raise ValueError("model.lora.enabled=false: PoseLLM trains LoRA adapters on both towers (LocLLM recipe); "
+                         "keep it true and set model.lora.r / target_modules instead")
+    base, codec = build_base(cfg, image_size, seed, tokenizer_path)
     embeddings = cfg.llm_path is None if cfg.train_token_embeddings is None else cfg.train_token_embeddings
     extra = ["embed_tokens", "lm_head"] if embeddings else []
     model = get_peft_model(base, cfg.lora.to_peft(task_type=None, extra_modules_to_save=["connector", *extra]))

@@ -1,5 +1,5 @@
 """PoseLLM reproduction hooks (tables: configs/reproduce/posellm.yaml): the prediction figure, and the embedded
-default's settings read from its configs (for tests and scripts that call `fit` directly)."""
+default's settings composed from its experiment config (for tests and the benchmark, which call `fit` directly)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from common.reproduce import ReproduceContext
-from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig, data_config
+from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig, data_config, model_config
 from posellm.figures import prediction_grid
 from posellm.folder import load_posellm
 from posellm.inference import mean_pose_predictions, predict
@@ -20,15 +20,17 @@ FIGURE_ROWS = {"linear (LocLLM)": "linear", "mlp (PoseLLM)": "mlp"}
 
 
 def synthetic_setup() -> tuple[PoseLLMModelConfig, PoseLLMDataConfig, DictConfig]:
-    """Model, data and trainer settings of the embedded default (configs/experiment/posellm/synthetic.yaml)."""
-    model = OmegaConf.load(CONFIGS / "model/posellm/tiny.yaml")
-    data = OmegaConf.load(CONFIGS / "data/posellm/synthetic.yaml")
-    trainer = OmegaConf.merge(OmegaConf.load(CONFIGS / "trainer/default.yaml"),
-                              OmegaConf.load(CONFIGS / "experiment/posellm/synthetic.yaml").trainer)
-    model_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PoseLLMModelConfig), model))
-    data_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PoseLLMDataConfig), data))
+    """Model, data and trainer settings of `experiment=posellm/synthetic`, composed by Hydra as train.py does."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=posellm/synthetic"])
+    GlobalHydra.instance().clear()
+    trainer = OmegaConf.create(OmegaConf.to_container(cfg.trainer, resolve=True))
     trainer.progress_bar, trainer.resume = False, "none"
-    return model_cfg, data_cfg, trainer
+    return model_config(cfg.model), data_config(cfg.data), trainer
 
 
 def figures(ctx: ReproduceContext) -> list[Path]:

@@ -16,6 +16,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -48,7 +49,9 @@ def markdown(sections: dict[str, dict]) -> str:
              "our time per round (> 1: ours faster), median [10th-90th percentile], from thread-CPU time unless the "
              "row says wall; times are medians of wall and thread-CPU seconds, one intra-op thread.", ""]
     for name, section in sections.items():
-        lines += [f"## {name}", "", f"Measured {section['machine']['date_utc']} UTC on "
+        error = f"**This benchmark failed:** `{section['error']}`" if "error" in section else ""
+        lines += [f"## {name}", "", *([error, ""] if error else []),
+                  f"Measured {section['machine']['date_utc']} UTC on "
                   f"{section['machine']['cpu_count']} CPUs, torch {section['machine']['torch']}"
                   + (f", {section['machine']['cuda']}" if section["machine"]["cuda"] else "") + ".", "",
                   "| row | ours | reference | speed-up [spread] | ours wall / CPU | reference wall / CPU | "
@@ -92,7 +95,13 @@ def run_comparisons(names: list[str], out_dir: Path) -> dict[str, dict]:
     fresh = {}
     for name in names:
         start = time.perf_counter()
-        rows: list[Comparison] = load(name)()
+        try:
+            rows: list[Comparison] = load(name)()
+        except Exception:  # one broken benchmark must not lose the others' rows; it fails the run below
+            traceback.print_exc()
+            fresh[name] = {"machine": _machine(), "seconds": time.perf_counter() - start, "rows": [],
+                           "error": traceback.format_exc(limit=1).strip().splitlines()[-1]}
+            continue
         fresh[name] = {"machine": _machine(), "seconds": time.perf_counter() - start,
                        "rows": [r.as_dict() for r in rows]}
         for r in rows:
@@ -122,6 +131,7 @@ def main(argv: list[str]) -> int:
     previous = json.loads(args.check_against.read_text()) if args.check_against else None
     fresh = run_comparisons(names, args.out)
     failed = [f"{n} / {r['name']}" for n, s in fresh.items() for r in s["rows"] if not r["agree"]]
+    failed += [f"{n}: {s['error']}" for n, s in fresh.items() if "error" in s]
     for row in failed:
         print(f"DISAGREE: {row}", file=sys.stderr)
     drift = check_against(fresh, previous) if previous is not None else []

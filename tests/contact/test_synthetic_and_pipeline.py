@@ -6,7 +6,7 @@ import torch
 
 from contact.config import ContactDataConfig
 from contact.labels import CONTACT_THRESHOLD_M, NO_CONTACT, PART_NAMES
-from contact.synthetic import HOIClipGenerator
+from contact.synthetic import CLIP_FRAMES, HOIClipGenerator
 from kinematics.hoi_refine import BodyParams, ContactRefiner, PipelineConfig, contact_regions, hoi_chamfer
 
 TINY = ContactDataConfig(frames=3, image_size=32, num_points=96, occlusion_prob=0.0)
@@ -22,9 +22,9 @@ def test_clip_ground_truth_is_geometrically_consistent() -> None:
     gen = HOIClipGenerator(TINY)
     clip, again = gen.clip(3), gen.clip(3)
     np.testing.assert_array_equal(clip["images"], again["images"])            # deterministic in (seed, index)
-    assert clip["images"].shape == (3, 3, 32, 32) and clip["labels"].shape == (3, 96)
+    assert clip["images"].shape == (CLIP_FRAMES, 3, 32, 32) and clip["labels"].shape == (CLIP_FRAMES, 96)
     refiner = ContactRefiner(gen.body, gen.part_labels, PipelineConfig())
-    for t in range(3):
+    for t in range(CLIP_FRAMES):
         verts = refiner.vertices(_params(clip, "gt", t))[0][0].numpy()
         dist = np.linalg.norm(clip["gt_object_points"][t][:, None] - verts[None], axis=-1)
         contact = clip["labels"][t] != NO_CONTACT

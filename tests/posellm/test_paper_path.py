@@ -15,7 +15,7 @@ from transformers import AutoTokenizer, Dinov2Model, LlamaForCausalLM
 
 from posellm.config import PoseLLMModelConfig
 from posellm.folder import export_merged, load_posellm
-from posellm.model import build_posellm
+from posellm.model import build_base, build_posellm
 from tests.posellm.fixtures import write_coco, write_humanart, write_mpii
 from tests.posellm.paper_run import paper_overrides, run
 from tests.posellm.real_layout import write_dinov2, write_vicuna
@@ -97,7 +97,7 @@ def test_folder_is_a_standard_peft_adapter_and_exports_merged(paper_world: dict[
     assert cfg2 == cfg and size == 56
     assert torch.equal(reloaded.model(**batch)["logits"], expected)
     # The adapter folder is PEFT's own: PeftModel.from_pretrained over a freshly built base loads it.
-    fresh = build_posellm(cfg, 56, seed=7).model.get_base_model()
+    fresh, _ = build_base(cfg, 56, seed=7)
     fresh = PeftModel.from_pretrained(fresh.eval(), str(folder))
     assert torch.equal(fresh(**batch)["logits"], expected)
     merged = export_merged(folder, tmp_path / "merged")
