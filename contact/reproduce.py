@@ -15,8 +15,8 @@ from contact.pipeline_eval import middle_predictions
 from contact.task import ClipDataset
 
 TABLE1_ROWS = {"rough input": "rough", "ours (paper-faithful)": "ours", "PiCR contacts": "picr_contacts",
-               "+ gate": "gate", "+ joint offset": "joint_offset", "short chains": "short_chains",
-               "GT contacts (oracle)": "gt_contacts"}
+               "gate (ablation)": "gate", "joint offset (ablation)": "joint_offset",
+               "short chains (ablation)": "short_chains", "GT contacts (oracle)": "gt_contacts"}
 
 
 def _prediction_figure(ctx: ReproduceContext) -> Path:

@@ -15,13 +15,19 @@ from common.body import load_mano, standin_dir
 from common.data import schema as S
 from common.data.render import rasterize
 from tiger.data.dexycb import SERIALS, SUBJECTS, DexYCBHandObject, category_text
-from tiger.data.meshio import write_obj
 from tiger.data.obman import ObManHandObject
 
 CUBE_V = np.array([[x, y, z] for x in (-0.01, 0.01) for y in (-0.01, 0.01) for z in (-0.01, 0.01)], np.float32)
 CUBE_F = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1], [2, 3, 7], [2, 7, 6],
                    [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
 SERIAL = SERIALS[0]
+
+
+def write_obj(path: Path, verts: np.ndarray, faces: np.ndarray) -> None:
+    """A Wavefront OBJ written from the format description (1-based `f` indices), not by the project's writer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in verts) +
+                    "".join(f"f {a + 1}/{a + 1} {b + 1}/{b + 1} {c + 1}/{c + 1}\n" for a, b, c in faces))
 
 
 def _mano_reference(coeffs: np.ndarray, betas: np.ndarray, go: np.ndarray, transl: np.ndarray) -> np.ndarray:

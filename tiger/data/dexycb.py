@@ -24,7 +24,7 @@ from common.data import schema as S
 from common.data.base import RealFormatDataset, read_image
 from common.data.render import rasterize
 from common.data.subset import first_samples
-from tiger.data.meshio import read_obj
+from common.geometry.meshes import read_mesh
 
 YCB_CLASSES: tuple[str, ...] = (
     "002_master_chef_can", "003_cracker_box", "004_sugar_box", "005_tomato_soup_can", "006_mustard_bottle",
@@ -115,7 +115,7 @@ class DexYCBHandObject(RealFormatDataset):
     def object_model(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(verts (V,3) m, faces) of `models/<name>/textured_simple.obj` in the object frame."""
         if name not in self._models:
-            self._models[name] = read_obj(self.root / "models" / name / "textured_simple.obj")
+            self._models[name] = read_mesh(self.root / "models" / name / "textured_simple.obj")
         return self._models[name]
 
     def contact_points(self, name: str) -> np.ndarray:

@@ -22,7 +22,7 @@ from common.data import schema as S
 from common.data.base import RealFormatDataset, read_image
 from common.data.render import rasterize
 from common.data.subset import first_samples
-from tiger.data.meshio import read_obj
+from common.geometry.meshes import read_mesh
 
 OBMAN_K = np.array([[480.0, 0.0, 128.0], [0.0, 480.0, 128.0], [0.0, 0.0, 1.0]], np.float32)
 BLENDER_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
@@ -90,7 +90,7 @@ class ObManHandObject(RealFormatDataset):
             if not path.is_file():
                 raise FileNotFoundError(f"ShapeNet mesh {path} not found; set data.shapenet_root to "
                                         "ShapeNetCore.v2 (docs/tiger.md#obman)")
-            self._models[name] = read_obj(path)
+            self._models[name] = read_mesh(path)
         return self._models[name]
 
     def load_sample(self, record: dict[str, Any]) -> dict[str, Any]:

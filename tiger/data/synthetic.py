@@ -23,8 +23,8 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from common.data.render import merge_meshes, rasterize, render_mesh
+from common.geometry.meshes import write_mesh
 from tiger.data.dexycb import FRAME_STEP, MODEL_CLASSES_FILE, SERIALS, SUBJECTS
-from tiger.data.meshio import write_obj
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class GraspSceneWriter:
                 verts, faces, points = make_object(category, rng)
                 name = f"{100 + len(classes):03d}_{category}"
                 classes.append(name)
-                write_obj(root / "models" / name / "textured_simple.obj", verts, faces)
+                write_mesh(root / "models" / name / "textured_simple.obj", verts, faces)
                 seq_dir = root / subject / f"{subject[:8]}_{100000 + q * 137:06d}"
                 go, hand_pose, transl = self.grasp(rng, points.astype(np.float64), betas)
                 color = OBJECT_RGB[rng.integers(len(OBJECT_RGB))]

@@ -8,6 +8,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
+from common.geometry import umeyama as common_umeyama
+
 
 @dataclass
 class SimilarityTransform:
@@ -32,15 +34,8 @@ class SimilarityTransform:
 
 def umeyama(src: np.ndarray, dst: np.ndarray, with_scale: bool = True) -> SimilarityTransform:
     """Least-squares similarity (or rigid) transform mapping paired points src (N,3) onto dst (N,3)."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    xs, xd = src - mu_s, dst - mu_d
-    cov = xd.T @ xs / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    fix = np.eye(3)
-    fix[2, 2] = np.sign(np.linalg.det(u @ vt)) or 1.0
-    rot = u @ fix @ vt
-    scale = float((sig * np.diag(fix)).sum() / max((xs ** 2).sum() / len(src), 1e-12)) if with_scale else 1.0
-    return SimilarityTransform(scale, rot, mu_d - scale * rot @ mu_s)
+    scale, rot, trans = common_umeyama(src, dst, with_scale=with_scale)
+    return SimilarityTransform(float(scale), rot, trans)
 
 
 def _symmetric_cost(a: np.ndarray, b: np.ndarray, tree_b: cKDTree) -> float:
