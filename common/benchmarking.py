@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from common import PAPERS
@@ -186,3 +191,104 @@ def load(name: str) -> BenchmarkFn:
 def peak_memory_mib() -> float:
     """Peak resident memory of this process so far (MiB, CPU); use torch.cuda.max_memory_allocated on GPU."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_kib(field_name: str) -> int:
+    """One `Vm*` line of /proc/self/status (KiB)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field_name + ":"))
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak-RSS mark (Linux >= 4.0 `clear_refs` 5); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def measure_rss_child(spec: str) -> None:
+    """Child side of `rss_growth`: import, reset the peak mark, run the call, print peak above baseline (JSON)."""
+    task = json.loads(spec)
+    fn = getattr(importlib.import_module(task["module"]), task["function"])
+    gc.collect()
+    reset = _reset_peak_rss()
+    baseline = _rss_kib("VmRSS") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    result = fn(**task["kwargs"])
+    samples = result if isinstance(result, int) else None
+    peak = _rss_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"baseline_mib": baseline / 1024, "peak_mib": peak / 1024, "growth_mib": (peak - baseline)
+                      / 1024, "seconds": time.perf_counter() - start, "samples": samples, "peak_reset": reset}))
+
+
+def rss_growth(module: str, function: str, env: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Peak resident memory (MiB) of `module.function(**kwargs)` above the RSS after its imports, in a fresh process.
+
+    The child imports `module`, resets its peak-RSS mark (so import-time spikes do not hide the call's), runs the
+    call on one thread and reports the peak above that baseline; the call returns how many samples it touched.
+    """
+    spec = json.dumps({"module": module, "function": function, "kwargs": kwargs})
+    code = "import sys; from common.benchmarking import measure_rss_child; measure_rss_child(sys.argv[1])"
+    child_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    done = subprocess.run([sys.executable, "-c", code, spec], capture_output=True, text=True, env=child_env,
+                          cwd=Path(__file__).resolve().parents[1], check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{module}.{function}({kwargs}) failed in its subprocess:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class DataScaling:
+    """Peak RSS (MiB above the post-import baseline) of one epoch's data pass at N and 10N frames, both loaders."""
+
+    name: str
+    ours: str
+    reference: str
+    frames: list[int]
+    ours_mib: list[float]
+    reference_mib: list[float]
+    ours_seconds: list[float]
+    samples: list[int]
+    target_ratio: float
+    notes: str = ""
+
+    @property
+    def ratio(self) -> float:
+        """Our peak at the largest frame count over our peak at the smallest."""
+        return self.ours_mib[-1] / max(self.ours_mib[0], 1e-9)
+
+    @property
+    def reference_ratio(self) -> float:
+        return self.reference_mib[-1] / max(self.reference_mib[0], 1e-9)
+
+    @property
+    def target_met(self) -> bool:
+        return self.ratio < self.target_ratio
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with both ratios and the verdict."""
+        return {**asdict(self), "ratio": self.ratio, "reference_ratio": self.reference_ratio,
+                "target_met": self.target_met}
+
+
+def data_scaling(name: str, module: str, function: str, frames: list[int], write_fixture: Callable[[int], Path],
+                 *, ours: str, reference: str, target_ratio: float = 1.2, notes: str = "") -> DataScaling:
+    """`module.function(root=..., preload=False|True)` measured by `rss_growth` on `write_fixture(n)` per frame count.
+
+    Each point runs in its own process, ours and the preloading reference alternately; dataset indices are
+    cached next to the fixture (env `EHP_DATA_CACHE`), so the repository cache is untouched.
+    """
+    ours_mib, ref_mib, seconds, samples = [], [], [], []
+    for n in frames:
+        root = write_fixture(n)
+        env = {"EHP_DATA_CACHE": str(root / ".index_cache")}
+        mine = rss_growth(module, function, env=env, root=str(root), preload=False)
+        held = rss_growth(module, function, env=env, root=str(root), preload=True)
+        ours_mib.append(mine["growth_mib"])
+        ref_mib.append(held["growth_mib"])
+        seconds.append(mine["seconds"])
+        samples.append(mine["samples"])
+    return DataScaling(name, ours, reference, list(frames), ours_mib, ref_mib, seconds, samples, target_ratio, notes)

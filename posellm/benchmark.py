@@ -1,25 +1,25 @@
 """Benchmarks of posellm: the answer loss from labelled positions against full-sequence logits with a per-token
-weight loop, and training throughput (tiny, or the paper's widths at reduced depth) (`benchmark.py gpu`)."""
+weight loop, training throughput (tiny, or the paper's widths at reduced depth) (`benchmark.py gpu`), and the COCO
+loader's peak memory at N and 10N images (`benchmark.py data_scaling`). Model imports are local to the model
+benchmarks so the data-pass subprocesses import only the data stack."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from common.benchmarking import Comparison, compare, register_benchmark
+from common.benchmarking import Comparison, DataScaling, compare, register_benchmark
+from common.benchmarking import data_scaling as measure_data_scaling
 from common.throughput import ThroughputProbe, compose_config, probe_from_module, register_throughput
-from posellm.config import TinyLLMConfig, TinyVisionConfig, data_config
-from posellm.data import KeypointTrainSet, collate_train
-from posellm.inference import autocast, base_network
+from posellm.config import TinyLLMConfig, TinyVisionConfig, data_config, model_config
+from posellm.data import KeypointTrainSet, coco_paths, collate_train, load_coco_instances, read_rgb
 from posellm.keypoints import COCO_KEYPOINTS
-from posellm.model import build_posellm
-from posellm.pipeline import load_splits
-from posellm.reproduce import synthetic_setup
-from posellm.text import IGNORE_INDEX
+from posellm.text import IGNORE_INDEX, PromptCodec, build_tiny_tokenizer
 
 PAPER_VISION = TinyVisionConfig(hidden_size=1024, num_hidden_layers=4, num_attention_heads=16,
                                 intermediate_size=4096, patch_size=14)
@@ -43,6 +43,11 @@ def _batch(codec, size: int, batch: int, rng: np.random.Generator) -> dict[str, 
 @register_throughput("posellm")
 def throughput(device: torch.device, tiny: bool) -> ThroughputProbe:
     """Tiny synthetic config (CPU smoke) or the paper's tower widths at reduced depth with crop 224 (bf16)."""
+    from posellm.inference import autocast
+    from posellm.model import build_posellm
+    from posellm.pipeline import load_splits
+    from posellm.reproduce import synthetic_setup
+
     model_cfg, data_cfg, _ = synthetic_setup()
     size, batch_size = data_cfg.image_size, 2
     if not tiny:
@@ -86,6 +91,8 @@ def _loop_weights(targets: list[int], is_digit: torch.Tensor, weights: tuple[flo
 
 def _full_logits_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Reference: logits at every position of the merged sequence, weights from the loop, weighted mean CE."""
+    from posellm.inference import base_network
+
     net = base_network(model)
     embeds, mask, labs = net.merge(net.image_embeddings(batch["pixel_values"]), batch["input_ids"],
                                    batch["attention_mask"], batch["labels"])
@@ -102,6 +109,9 @@ def _full_logits_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) ->
 @register_benchmark("posellm")
 def run() -> list[Comparison]:
     """Training loss of the tiny synthetic config, batch 8 with 5 answers each, forward only, one thread."""
+    from posellm.model import build_posellm
+    from posellm.reproduce import synthetic_setup
+
     torch.set_num_threads(1)
     model_cfg, data_cfg, _ = synthetic_setup()
     built = build_posellm(model_cfg, data_cfg.image_size)
@@ -114,3 +124,45 @@ def run() -> list[Comparison]:
                         reference_label="full-sequence logits, per-token weight loop",
                         difference=lambda o, r: float((o - r).abs()), tolerance=1e-5,
                         difference_note="|loss difference| (nats)")]
+
+
+DATA_FRAMES = [8, 80]
+"""N and 10N COCO-format fixture images (640x480 JPEGs, two persons each) of the data-scaling figure."""
+DATA_BATCH = 4
+
+
+def write_coco_fixture(root: Path, frames: int) -> Path:
+    """A COCO 2017 keypoints fixture with `frames` 640x480 train images (the tests' format writer)."""
+    from tests.posellm.fixtures import write_coco
+
+    return write_coco(root, n_train=frames, n_val=1, width=640, height=480)
+
+
+def coco_data_pass(root: str, preload: bool) -> int:
+    """One epoch of the trainer's `KeypointTrainSet` (paper `coco` config on `root`) through a DataLoader; samples.
+
+    `preload`: the reference that also holds every train image decoded (uint8 RGB) for the whole pass, as a
+    loader that reads the dataset into memory up front would.
+    """
+    cfg = compose_config(["experiment=posellm/coco", f"data.root={root}"])
+    data, model = data_config(cfg.data), model_config(cfg.model)
+    instances, _ = load_coco_instances(*coco_paths(data.root, "train2017"))
+    held = [read_rgb(path) for path in dict.fromkeys(i.image_path for i in instances)] if preload else []
+    train_set = KeypointTrainSet(instances, PromptCodec(build_tiny_tokenizer()), data, model.image_mean,
+                                 model.image_std)
+    touched = 0
+    for batch in DataLoader(train_set, batch_size=DATA_BATCH, collate_fn=lambda items: collate_train(items, 0)):
+        touched += int(batch["pixel_values"].shape[0])
+    del held                                       # held until the pass is over
+    return touched
+
+
+def data_scaling(workdir: Path, frames: list[int] = DATA_FRAMES) -> DataScaling:
+    """Peak RSS of one COCO training data pass at each image count, lazy dataset against the preloading reference."""
+    return measure_data_scaling(
+        "posellm", "posellm.benchmark", "coco_data_pass", frames,
+        lambda n: write_coco_fixture(workdir / f"coco_{n}", n),
+        ours="KeypointTrainSet: image read and cropped in __getitem__, torch DataLoader",
+        reference="same pass with every decoded train image (uint8 RGB) held in memory",
+        notes=f"paper `coco` data config (224 px crops, augmentation on) on 640x480 JPEGs with two persons each, "
+              f"batch {DATA_BATCH}, num_workers=0")

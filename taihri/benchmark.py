@@ -1,17 +1,24 @@
-"""Benchmarks of taihri: SFT-step throughput of the tiny random-init Qwen3-VL (`scripts/benchmark.py gpu`)."""
+"""Benchmarks of taihri: SFT-step throughput of the tiny random-init Qwen3-VL (`scripts/benchmark.py gpu`) and
+the real-data loader's peak memory at N and 10N EgoBody frames (`scripts/benchmark.py data_scaling`)."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
+from common.benchmarking import DataScaling
+from common.benchmarking import data_scaling as measure_data_scaling
 from common.throughput import ThroughputProbe, compose_config, probe_from_module, register_throughput
 from taihri.api import load_frames
 from taihri.config import TaihriModelConfig, data_config, model_config
 from taihri.data import train_rows
 from taihri.evaluation import row_image
+from taihri.frames import Frames, image_dataset
 from taihri.grammar import encode_answer
 from taihri.prompts import PART_SETS, eval_prompt
 from taihri.vlm import build_model_and_processor
@@ -68,3 +75,51 @@ def throughput(device: torch.device, tiny: bool) -> ThroughputProbe:
                              lambda: model(**inputs).loss, batch_size, batches, batch_size,
                              tokens_per_step=int(inputs["attention_mask"].sum()),
                              batches_note="synthetic frames' rows through the processor, as the SFT collator")
+
+
+DATA_FRAMES = [8, 80]
+"""N and 10N EgoBody-layout fixture frames (640x480 PV JPEGs) of the data-scaling figure."""
+DATA_BATCH = 4
+
+
+def write_egobody_fixture(root: Path, frames: int) -> Path:
+    """An EgoBody-release fixture of `frames` 640x480 train frames (test writer), prepared by prepare_egobody.py."""
+    from tests.taihri.real_layout import write_egobody_release
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("prepare_egobody", repo / "scripts" / "prepare_egobody.py")
+    prepare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prepare)
+    write_egobody_release(root, frames_per_split=frames, size=(480, 640))
+    prepare.prepare(root, "train", None)
+    return root
+
+
+def sft_data_pass(root: str, preload: bool) -> int:
+    """One epoch of the SFT trainer's dataset (paper `sft` config on `root`) through a DataLoader; images touched.
+
+    `preload`: the reference that holds every frame's decoded model-input image in memory (`Frames.in_memory`,
+    float32 as the loader returns it) and serves the same rows from it.
+    """
+    dc = data_config(compose_config(["experiment=taihri/sft", f"data.root={root}"]).data)
+    frames = load_frames(dc, dc.train_split, 0, 0)
+    if preload:
+        frames = Frames.in_memory([frames.sample(i) for i in range(len(frames))])
+    rows = train_rows(frames, dc, 0)
+    dataset = image_dataset([{k: r[k] for k in ("prompt", "completion")} for r in rows],
+                            lambda i: row_image(rows[i], frames))
+    touched = 0
+    for batch in DataLoader(dataset, batch_size=DATA_BATCH, collate_fn=list):
+        touched += sum(int(np.asarray(item["image"]).size > 0) for item in batch)
+    return touched
+
+
+def data_scaling(workdir: Path, frames: list[int] = DATA_FRAMES) -> DataScaling:
+    """Peak RSS of one SFT data pass at each frame count, lazy loader against the preloading reference."""
+    return measure_data_scaling(
+        "taihri", "taihri.benchmark", "sft_data_pass", frames,
+        lambda n: write_egobody_fixture(workdir / f"egobody_{n}", n),
+        ours="EgoBody frames decoded per batch (taihri.frames.image_dataset), torch DataLoader",
+        reference="same rows served from every frame's decoded float32 image held in memory (Frames.in_memory)",
+        notes=f"paper `sft` data config (canonical focal 1000 px, no crop) on 640x480 PV JPEGs, "
+              f"every prompt row once, batch {DATA_BATCH}, num_workers=0")

@@ -57,16 +57,17 @@ def coco_json(file_names: list[str], rng: np.random.Generator, w: int = 96, h: i
                             "keypoints": list(COCO_KEYPOINTS), "skeleton": SKELETON}]}
 
 
-def write_coco(root: Path, n_train: int = 6, n_val: int = 3, seed: int = 0) -> Path:
+def write_coco(root: Path, n_train: int = 6, n_val: int = 3, seed: int = 0, width: int = 96,
+               height: int = 80) -> Path:
     """root/annotations/person_keypoints_{train,val}2017.json and root/{train,val}2017/<12-digit id>.jpg."""
     rng = np.random.default_rng(seed)
     for split, n, first in (("train2017", n_train, 1), ("val2017", n_val, 500)):
         names = [f"{first + i:012d}.jpg" for i in range(n)]
         for name in names:
-            _image(root / split / name, rng, 96, 80)
+            _image(root / split / name, rng, width, height)
         (root / "annotations").mkdir(parents=True, exist_ok=True)
         (root / "annotations" / f"person_keypoints_{split}.json").write_text(
-            json.dumps(coco_json(names, rng, first_id=first)))
+            json.dumps(coco_json(names, rng, width, height, first_id=first)))
     return root
 
 

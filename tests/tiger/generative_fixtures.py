@@ -12,6 +12,7 @@ WORDS = ["in", "this", "image", ",", "the", "hand", "is", "holding", "a", "mug",
 
 def write_tiny_instructblip(folder: Path) -> Path:
     """InstructBlipForConditionalGeneration (flan-T5 text model) + InstructBlipProcessor, 32 px images."""
+    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         BlipImageProcessor,
@@ -37,6 +38,7 @@ def write_tiny_instructblip(folder: Path) -> Path:
                      "num_layers": 1, "num_decoder_layers": 1, "num_heads": 2, "pad_token_id": 0, "eos_token_id": 1,
                      "decoder_start_token_id": 0},
         num_query_tokens=4, image_token_index=vocab["<image>"])
+    torch.manual_seed(0)                                   # random weights, but the same ones every run
     InstructBlipForConditionalGeneration(cfg).save_pretrained(folder)
     InstructBlipProcessor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}),
                           tokenizer=tokenizer(pad_token="<pad>", eos_token="</s>"),
@@ -48,6 +50,7 @@ def write_tiny_instructblip(folder: Path) -> Path:
 def write_tiny_flux(folder: Path) -> Path:
     """FluxPipeline (FluxTransformer2DModel, AutoencoderKL, CLIP + T5 encoders and tokenizers, flow-match Euler)."""
     import diffusers
+    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, T5Config, T5EncoderModel, T5TokenizerFast
 
@@ -64,6 +67,7 @@ def write_tiny_flux(folder: Path) -> Path:
     t5_model.pre_tokenizer = pre_tokenizers.Metaspace()
     t5_tok = T5TokenizerFast(tokenizer_object=t5_model, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
                              extra_ids=0, model_max_length=64)
+    torch.manual_seed(0)
     clip = CLIPTextModel(CLIPTextConfig(vocab_size=len(clip_vocab), hidden_size=32, intermediate_size=37,
                                         num_hidden_layers=1, num_attention_heads=4, projection_dim=32,
                                         max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1))

@@ -92,7 +92,7 @@ def test_instructblip_and_flux_loaders_run_tiny_real_class_folders(tiny_syntheti
     pytest.importorskip("diffusers")
     captioner = InstructBlipCaptioner(write_tiny_instructblip(tmp_path / "instructblip"), num_beams=2)
     caption = captioner(np.zeros((40, 40, 3), np.uint8), "ignored")
-    assert isinstance(caption, str) and caption
+    assert isinstance(caption, str)                                   # random weights: any text, maybe empty
     flux = DiffusersTextToImage(write_tiny_flux(tmp_path / "flux"), steps=2, size=32)
     image = flux("A mug in a clean surface")
     assert image.rgb.shape == (32, 32, 3) and image.rgb.dtype == np.uint8
