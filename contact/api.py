@@ -13,14 +13,14 @@ from torch.utils.data import DataLoader, Dataset
 
 from common.body import smpl_part_labels
 from common.models import load_model_folder
-from common.training import Trainer, load_model_weights, trainer_config_from
+from common.training import Trainer, evaluate_checkpoint, load_model_weights, trainer_config_from
 from contact.behave import BehaveClips
 from contact.config import ContactDataConfig, ContactModelConfig, data_config, model_config
 from contact.evaluation import contact_scores, majority_class
 from contact.model import CRRNet
 from contact.pipeline_eval import behave_pipeline, pipeline_config, synthetic_pipeline
 from contact.synthetic import generate_clips
-from contact.task import ClipDataset, ContactTask, middle_frame_confusion, predict_labels
+from contact.task import ClipDataset, ContactTask, middle_frame_confusion
 
 log = logging.getLogger(__name__)
 EVAL_CLIP_OFFSET = 1_000_000
@@ -127,9 +127,12 @@ def load_checkpoint(cfg: DictConfig, mcfg: ContactModelConfig) -> CRRNet:
     if cfg.get("ckpt") in (None, "", "???"):
         raise ValueError("ckpt is not set: pass ckpt=<run_dir>/checkpoints/final (a CRRNet model folder)")
     ckpt = Path(cfg.ckpt)
-    if (ckpt / "config.json").is_file():
-        return load_model_folder(ckpt)
-    return load_model_weights(CRRNet(mcfg), ckpt)
+    if not (ckpt / "config.json").is_file():
+        return load_model_weights(CRRNet(mcfg), ckpt)
+    model = load_model_folder(ckpt)
+    if not isinstance(model, CRRNet):
+        raise TypeError(f"ckpt={ckpt} holds a {type(model).__name__}, not a contact CRRNet model folder")
+    return model
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -137,12 +140,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     the config has a `pipeline:` node, the Table 1 reconstruction metrics (contact.pipeline_eval)."""
     mcfg, dcfg = model_config(cfg.model), data_config(cfg.data)
     train_set, eval_set = build_datasets(cfg, dcfg)
-    model = load_checkpoint(cfg, mcfg)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device).eval()
-    with torch.no_grad():
-        loader = DataLoader(eval_set, batch_size=int(cfg.trainer.eval_batch_size))
-        scores = contact_scores(middle_frame_confusion(lambda batch: predict_labels(model, batch), loader, device))
+    model = load_checkpoint(cfg, mcfg)       # a model folder brings its own config; `model` serves the pipeline
+    tcfg = trainer_config_from(cfg.trainer)
+    scores = evaluate_checkpoint(_DatasetTask(model.cfg, dcfg, train_set, eval_set), cfg.ckpt,
+                                 tcfg.eval_batch_size, tcfg.num_workers, seed=int(cfg.seed))
     baseline = majority_scores(train_set, eval_set)
     out = {"miou": scores["miou"], **{k: v for k, v in scores.items() if k != "miou"},
            **{f"majority/{k}": v for k, v in baseline.items()}}

@@ -50,11 +50,6 @@ class ClipDataset(Dataset):
                 "labels": torch.as_tensor(np.asarray(clip["labels"][window]), dtype=torch.int64)}
 
 
-def predict_labels(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Arg-max class (B,T,N) of the model on a batch."""
-    return model(batch["images"], batch["object_points"], batch["K"]).argmax(dim=-1)
-
-
 def middle_frame_confusion(predict: Callable[[dict[str, torch.Tensor]], torch.Tensor], loader: DataLoader,
                            device: torch.device) -> np.ndarray:
     """Confusion matrix of `predict(batch) -> (B,T,N) class ids` on the middle frame of every clip."""
@@ -101,17 +96,21 @@ class ContactTask(TrainTask):
         loss = crr_loss(logits, batch["labels"], self.model_cfg.loss_weight)
         return loss, {"loss": float(loss.detach())}
 
-    @torch.no_grad()
-    def evaluate(self, model: nn.Module, loader: DataLoader) -> dict[str, float]:
-        """mIoU first (primary), accuracy, IoUs on the clips' middle frames, and the held-out L_CRR (eq. 18)."""
-        device = next(model.parameters()).device
+    def predict(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per clip: middle-frame predicted and true classes (B,N) int64 and the clip's L_CRR (B,) (eq. 18)."""
+        logits = model(batch["images"], batch["object_points"], batch["K"])
+        labels, mid = batch["labels"], logits.shape[1] // 2
+        weight = self.model_cfg.loss_weight
+        per_clip = torch.stack([crr_loss(logits[i:i + 1], labels[i:i + 1], weight) for i in range(len(logits))])
+        return {"pred": logits[:, mid].argmax(dim=-1).cpu(), "labels": labels[:, mid].cpu(),
+                "l_crr": per_clip.detach().double().cpu()}
+
+    def compute_metrics(self, outputs: list[dict[str, torch.Tensor]]) -> dict[str, float]:
+        """mIoU first (primary), accuracy and IoUs on the clips' middle frames, and the mean held-out L_CRR."""
         conf = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
         loss_sum, clips = 0.0, 0
-        for batch in loader:
-            batch = {k: batch[k].to(device) for k in NETWORK_KEYS}
-            logits = model(batch["images"], batch["object_points"], batch["K"])
-            loss_sum += float(crr_loss(logits, batch["labels"], self.model_cfg.loss_weight)) * len(logits)
-            clips += len(logits)
-            mid = logits.shape[1] // 2
-            conf += confusion_matrix(logits[:, mid].argmax(dim=-1), batch["labels"][:, mid])
+        for out in outputs:
+            conf += confusion_matrix(out["pred"], out["labels"])
+            loss_sum += float(out["l_crr"].sum())
+            clips += len(out["l_crr"])
         return {**contact_scores(conf), "l_crr": loss_sum / max(clips, 1)}

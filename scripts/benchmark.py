@@ -30,7 +30,8 @@ import torch
 
 from common.benchmarking import Comparison, DataScaling, available, load
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "results"
 
 
 def _machine() -> dict[str, object]:
@@ -191,6 +192,8 @@ def data_scaling_figure(rows: list[dict], path: Path) -> None:
 
 def run_data_scaling(papers: list[str], out_dir: Path, frames: list[int] | None) -> int:
     """Measure each paper's `benchmark.data_scaling`, write the json, md and png; 1 when a target is missed."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))          # the fixtures are written by the tests' format writers (tests/)
     rows: list[DataScaling] = []
     errors: dict[str, str] = {}
     start = time.perf_counter()

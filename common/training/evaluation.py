@@ -48,6 +48,15 @@ def gather_to_rank0(outputs: list[Any]) -> list[Any] | None:
     return [item for part in parts for item in part] if parts is not None else None
 
 
+def broadcast_buffers(module: nn.Module) -> None:
+    """Rank 0's buffers on every rank: each rank's last training forward updated its own BatchNorm running
+    statistics (DDP syncs them only at the start of a forward), and the saved model holds rank 0's."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        for buffer in module.buffers():
+            dist.broadcast(buffer.data, src=0)
+
+
 def evaluate_checkpoint(task: TrainTask, ckpt: str | Path | None, batch_size: int, num_workers: int = 0,
                         seed: int = 0, device: torch.device | str | None = None,
                         dataset: Dataset | None = None) -> dict[str, float]:

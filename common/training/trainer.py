@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from common.models.hub import ModelCardInfo, ModelFolderMixin
 from common.training.checkpoint import atomic_save, publish_dir, rotate, step_checkpoints
 from common.training.config import TrainerConfig, per_device_batch
-from common.training.evaluation import eval_loader, gather_to_rank0, predict_all, sharded_subset
+from common.training.evaluation import broadcast_buffers, eval_loader, gather_to_rank0, predict_all, sharded_subset
 from common.training.rundir import RunDirError, config_diff, drop_lock, hold_lock
 from common.training.seeding import EpochShardedSampler, seed_everything, seed_worker
 from common.training.signals import StopSignals, any_rank
@@ -246,6 +246,7 @@ class Trainer:
             with torch.random.fork_rng(devices=[]), torch.no_grad(), acc.autocast():
                 torch.manual_seed(self.seed)
                 if sharded:
+                    broadcast_buffers(net)
                     outputs = gather_to_rank0(predict_all(self.task, net, self._eval_loader, acc.device))
                     if outputs is not None:
                         metrics = {k: float(v) for k, v in self.task.compute_metrics(outputs).items()}

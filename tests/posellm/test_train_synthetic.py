@@ -19,7 +19,7 @@ from posellm.training import fit
 
 log = logging.getLogger(__name__)
 STEPS = 80
-LONG_STEPS = 800   # the image starts to be read after ~600 steps (docs/posellm.md); the embedded default runs 1600
+LONG_STEPS = 1200  # onset of image reading varies between 400 and 1200 steps (docs/posellm.md); default runs 1600
 HEAD = [COCO_KEYPOINTS.index(n) for n in ("nose", "left_eye", "right_eye")]
 ANKLES = [COCO_KEYPOINTS.index(n) for n in ("left_ankle", "right_ankle")]
 
