@@ -20,10 +20,6 @@ EXPERIMENTS = sorted(p.relative_to(CONFIGS / "experiment").with_suffix("").as_po
                      for p in (CONFIGS / "experiment").rglob("*.yaml"))
 NO_CHECKPOINT = {"kinematics"}
 """Papers whose model is solved per problem (no trained weights): evaluate ignores `ckpt`."""
-PENDING_FIXTURES: dict[str, str] = {}
-"""experiment -> why it is skipped (each entry is listed on the coordination board for its owner)."""
-
-
 def fixture_overrides(experiment: str, tmp: Path) -> list[str]:
     """The paper's fixture writer's overrides for `experiment` ([] if the paper has no writer)."""
     paper = experiment.split("/")[0]
@@ -53,8 +49,6 @@ def check_metrics(metrics: dict[str, float], optimized: str | None) -> None:
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_experiment_trains_and_evaluates_at_debug_size(experiment, tmp_path, shared_cache, monkeypatch):
-    if experiment in PENDING_FIXTURES:
-        pytest.skip(PENDING_FIXTURES[experiment])
     monkeypatch.setenv("EHP_CACHE_DIR", str(shared_cache))
     paper = experiment.split("/")[0]
     overrides = [f"debug={paper}", *fixture_overrides(experiment, tmp_path / "fixtures")]

@@ -31,7 +31,7 @@ class _ChumpyNode:
 
     def value(self) -> np.ndarray:
         """The array this object evaluates to."""
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each chumpy class below rebuilds its own value
 
 
 class _Ch(_ChumpyNode):

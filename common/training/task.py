@@ -41,11 +41,11 @@ class TrainTask(abc.ABC):
     def predict(self, model: nn.Module, batch: Any) -> Any:
         """Optional: outputs of one eval batch (CPU tensors/arrays, first dim = batch; randomness from the
         sample index). With `compute_metrics` it lets the Trainer shard evaluation over all ranks."""
-        raise NotImplementedError
+        raise NotImplementedError  # optional protocol: shards_evaluation() tells whether a task overrides it
 
     def compute_metrics(self, outputs: list[Any]) -> dict[str, float]:
         """Optional: metrics from every batch's `predict` output, in dataset order (called on rank 0)."""
-        raise NotImplementedError
+        raise NotImplementedError  # optional protocol, paired with predict
 
     def shards_evaluation(self) -> bool:
         """Whether this task implements `predict` and `compute_metrics` (sharded evaluation)."""
