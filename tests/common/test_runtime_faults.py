@@ -19,19 +19,14 @@ from common.training import Trainer, TrainerConfig
 from common.training.config import per_device_batch
 from common.training.rundir import RunDirError, RunLock
 from common.training.signals import EXIT_CHECKPOINTED, TrainingStopped
-from tests.common.toy_task import ToyTask
+from tests.common.toy_task import ToyTask, weights
+from tests.common.toy_task import small_cfg as toy_small_cfg
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def small_cfg(**kw) -> TrainerConfig:
-    base = dict(max_steps=24, batch_size=4, grad_accum=2, lr=3e-2, warmup_ratio=0.1, eval_every=8,
-                ckpt_every=8, keep_last=3, best_metric="mse", progress_bar=False, log_every=4)
-    return TrainerConfig(**{**base, **kw})
-
-
-def weights(model: torch.nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in model.state_dict().values()]
+    return toy_small_cfg(**{"keep_last": 3, **kw})
 
 
 def same(a: torch.nn.Module, b: torch.nn.Module) -> bool:

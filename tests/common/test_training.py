@@ -17,19 +17,9 @@ from omegaconf.errors import ConfigKeyError
 from common.training import Trainer, TrainerConfig, atomic_save, load_model_weights, trainer_config_from
 from common.training.evaluation import evaluate_checkpoint
 from common.training.trainer import lr_lambda
-from tests.common.toy_task import ShardedToyTask, ToyTask
+from tests.common.toy_task import ShardedToyTask, ToyTask, small_cfg, weights
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def small_cfg(**kw) -> TrainerConfig:
-    base = dict(max_steps=24, batch_size=4, grad_accum=2, lr=3e-2, warmup_ratio=0.1, eval_every=8,
-                ckpt_every=8, keep_last=2, best_metric="mse", progress_bar=False, log_every=4)
-    return TrainerConfig(**{**base, **kw})
-
-
-def weights(model: torch.nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in model.state_dict().values()]
 
 
 def test_same_seed_same_metrics_and_weights(tmp_path):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from common.training import TrainTask
+from common.training import TrainerConfig, TrainTask
 
 
 class NoisyLinearData(Dataset):
@@ -76,3 +76,15 @@ class ShardedToyTask(ToyTask):
         err = torch.cat([o["err"] for o in outputs])
         x0 = torch.cat([o["x0"] for o in outputs])
         return {"mse": err.mean().item(), "n": float(len(err)), "order": float((x0 * torch.arange(len(x0))).sum())}
+
+
+def small_cfg(keep_last: int = 2, **kw) -> TrainerConfig:
+    """A short accumulating schedule with evaluations and checkpoints every 8 steps."""
+    base = dict(max_steps=24, batch_size=4, grad_accum=2, lr=3e-2, warmup_ratio=0.1, eval_every=8,
+                ckpt_every=8, keep_last=keep_last, best_metric="mse", progress_bar=False, log_every=4)
+    return TrainerConfig(**{**base, **kw})
+
+
+def weights(model: torch.nn.Module) -> list[torch.Tensor]:
+    """Detached copies of every state-dict tensor."""
+    return [p.detach().clone() for p in model.state_dict().values()]
