@@ -36,17 +36,22 @@ def _coco_json(file_names: list[str]) -> dict:
             "annotations": anns, "categories": [{"id": 1, "name": "person", "keypoints": list(COCO_KEYPOINTS)}]}
 
 
-def test_coco_layout_and_gt_keypoints_score_ap_one(tmp_path: Path) -> None:
-    root = tmp_path / "coco"
+def _write_coco_split(root: Path, split: str) -> tuple[Path, Path]:
+    """Two images and their keypoint json in COCO's official layout; returns (annotation file, image dir)."""
     names = ["000000000139.jpg", "000000000785.jpg"]
     for n in names:
-        _write_image(root / "val2017" / n)
-    ann_file, image_dir = coco_paths(root, "val2017")
+        _write_image(root / split / n)
+    ann_file, image_dir = coco_paths(root, split)
     ann_file.parent.mkdir(parents=True)
     ann_file.write_text(json.dumps(_coco_json(names)))
+    return ann_file, image_dir
+
+
+def test_coco_layout_and_gt_keypoints_score_ap_one(tmp_path: Path) -> None:
+    ann_file, image_dir = _write_coco_split(tmp_path / "coco", "val2017")
     instances, gt = load_coco_instances(ann_file, image_dir)
     assert [i.extra["ann_id"] for i in instances] == [10, 13]      # crowd and unlabelled persons dropped
-    assert instances[0].image_path == root / "val2017" / names[0]
+    assert instances[0].image_path == tmp_path / "coco" / "val2017" / "000000000139.jpg"
     assert np.allclose(instances[0].center, [65.0, 60.0]) and instances[0].size == pytest.approx(90.0)
     assert read_rgb(instances[0].image_path)[0, 0].tolist() == [200, 0, 0]
     exact = Predictions(np.stack([i.keypoints[:, :2] for i in instances]), np.ones((2, 17)),
@@ -94,17 +99,11 @@ def test_training_set_reads_images_on_demand(tmp_path: Path, monkeypatch: pytest
     from posellm.config import PoseLLMDataConfig
     from posellm.text import PromptCodec, build_tiny_tokenizer
 
-    root = tmp_path / "coco"
-    names = ["000000000139.jpg", "000000000785.jpg"]
-    for n in names:
-        _write_image(root / "train2017" / n)
-    ann_file, image_dir = coco_paths(root, "train2017")
-    ann_file.parent.mkdir(parents=True)
-    ann_file.write_text(json.dumps(_coco_json(names)))
+    ann_file, image_dir = _write_coco_split(tmp_path / "coco", "train2017")
     reads: list[Path] = []
     monkeypatch.setattr(data, "read_rgb", lambda path: reads.append(Path(path)) or read_rgb(path))
     instances, _ = load_coco_instances(ann_file, image_dir)
-    cfg = PoseLLMDataConfig(source="coco", root=str(root), image_size=32)
+    cfg = PoseLLMDataConfig(source="coco", root=str(tmp_path / "coco"), image_size=32)
     train_set = data.KeypointTrainSet(instances, PromptCodec(build_tiny_tokenizer()), cfg, [0.5] * 3, [0.5] * 3)
     assert reads == [] and not any(isinstance(v, np.ndarray) and v.ndim >= 3 for v in vars(train_set).values())
     item = train_set[1]
