@@ -21,6 +21,7 @@ from common.models import (
     load_pretrained,
     read_state_dict,
 )
+from tests.common.sharded_checkpoint import write_sharded
 
 
 class Head(torch.nn.Module):
@@ -28,20 +29,6 @@ class Head(torch.nn.Module):
         super().__init__()
         self.proj = torch.nn.Linear(4, 3)
         self.norm = torch.nn.LayerNorm(3)
-
-
-def _write_sharded(folder: Path, state: dict[str, torch.Tensor], shards: int) -> None:
-    """Sharded safetensors laid out as transformers/GR00T write them (index json with a weight_map)."""
-    keys = sorted(state)
-    weight_map = {}
-    for i in range(shards):
-        name = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
-        part = {k: state[k].contiguous() for k in keys[i::shards]}
-        save_file(part, str(folder / name))
-        weight_map.update({k: name for k in part})
-    index = {"metadata": {"total_size": sum(v.numel() * v.element_size() for v in state.values())},
-             "weight_map": weight_map}
-    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
 
 
 def _full_model_state(head: Head, prefix: str) -> dict[str, torch.Tensor]:
@@ -52,7 +39,7 @@ def _full_model_state(head: Head, prefix: str) -> dict[str, torch.Tensor]:
 def test_sharded_checkpoint_with_prefix_loads_fully(tmp_path: Path) -> None:
     head = Head()
     state = _full_model_state(head, "model.action_head.")
-    _write_sharded(tmp_path, state, shards=3)
+    write_sharded(tmp_path, state, shards=3)
     report = load_pretrained(head, tmp_path, prefix="model.action_head.")
     assert report.complete and len(report.loaded) == 4
     for k, v in head.state_dict().items():
@@ -115,7 +102,7 @@ def test_crafted_pickle_is_refused(tmp_path: Path) -> None:
 
 def test_missing_shard_names_the_file(tmp_path: Path) -> None:
     head = Head()
-    _write_sharded(tmp_path, _full_model_state(head, "action_head."), shards=2)
+    write_sharded(tmp_path, _full_model_state(head, "action_head."), shards=2)
     (tmp_path / "model-00002-of-00002.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match=r"model-00002-of-00002\.safetensors"):
         load_pretrained(head, tmp_path, prefix="action_head.")

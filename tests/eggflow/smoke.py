@@ -28,9 +28,10 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "open", "the", "test", "k
 
 def write_paper_fixtures(tmp: Path) -> dict[str, str]:
     """Ego-Exo4D LeRobot root, EgoVideo checkpoint, tokenizer folder and sharded GR00T folder under `tmp`."""
+    from tests.common.sharded_checkpoint import write_sharded
     from tests.eggflow.test_egoexo4d_loader import prepare, write_egoexo
     from tests.eggflow.test_egovideo import egovideo_state_dict
-    from tests.eggflow.test_flow_head import groot_state_dict, write_sharded
+    from tests.eggflow.test_flow_head import groot_state_dict
 
     root = prepare([*write_egoexo(tmp / "egoexo"), "--out", str(tmp / "egoexo4d_lerobot")])
     encoder = dataclasses.replace(EncoderConfig(), **ENCODER)

@@ -1,16 +1,15 @@
 """Flow-matching loss + 4-step Euler sampler on a known 1-D mixture; GR00T N1.5 sharded-checkpoint loading."""
 
 import dataclasses
-import json
 
 import pytest
 import torch
-from safetensors.torch import save_file
 
 from common.models import WeightLoadError
 from eggflow.action_head import FlowmatchingActionHead
 from eggflow.config import HeadConfig, default_groot_init
 from eggflow.losses import egghand_loss
+from tests.common.sharded_checkpoint import write_sharded
 
 TINY = HeadConfig(backbone_embedding_dim=16, input_embedding_dim=32, hidden_size=32, num_layers=2,
                   num_attention_heads=2, vl_layers=1, vl_heads=2, max_state_dim=8, max_action_dim=4,
@@ -109,20 +108,6 @@ def groot_shapes(cfg: HeadConfig, horizon_tokens: int = 32) -> dict[str, tuple[i
         put(p + "ff.net.2.weight", bb, 4 * bb)
         put(p + "ff.net.2.bias", bb)
     return sd
-
-
-def write_sharded(folder, state: dict[str, torch.Tensor], shards: int = 3) -> None:
-    """GR00T-N1.5-3B's layout: model-0000k-of-00003.safetensors + model.safetensors.index.json (weight_map)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    names = sorted(state)
-    weight_map = {}
-    for k in range(shards):
-        file = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
-        part = {n: state[n].contiguous() for n in names[k::shards]}
-        save_file(part, str(folder / file))
-        weight_map.update(dict.fromkeys(part, file))
-    index = {"metadata": {"total_size": sum(v.numel() * 4 for v in state.values())}, "weight_map": weight_map}
-    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
 
 
 @pytest.mark.parametrize("prefix", ["action_head.", "model.action_head."])
