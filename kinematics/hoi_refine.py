@@ -7,7 +7,9 @@ at L_IK < 0.01 xi. That is the paper-faithful default. Heuristics of ours, each 
 ablation: `max_part_gap_m` (plausibility gate: skip parts whose rough surface is far from the region),
 `min_confidence` (drop low-probability points), `joint_offset` (shift the region by the rough joint-to-surface
 offset), `accept_only_improving` (keep a solve only when it lowers L_IK and the joint-to-region distance),
-`chain_set="short"` (3-joint limb chains). Problems of one round and chain are solved as one batch.
+`chain_set="short"` (3-joint limb chains). Round r refines the r-th part of every frame (round r + 1 starts from
+round r's bodies): all problems of a round, every frame and chain, are one neural-IK solve (or chunks of
+`ik_batch`), each problem keyed by its frame index so its result does not depend on the chunking.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from contact.labels import NO_CONTACT, PART_NAMES
 from kinematics.body_adapter import SMPLH_AS_SMPL24, is_smplh
 from kinematics.chains import KinematicChain, part_chain
 from kinematics.neural_ik import NeuralIKConfig
-from kinematics.refine import solve_contact
+from kinematics.refine import ContactRequest, solve_contacts
 from kinematics.trust_region import TrustRegionConfig
 
 
@@ -48,6 +50,8 @@ class PipelineConfig:
     joint_offset: bool = False           # ablation: shift the region by the rough (joint - part surface) offset
     accept_only_improving: bool = False  # ablation: keep a solve only if it lowers L_IK and the reach
     eval_samples: int = 10_000           # CHORE protocol: surface samples per mesh
+    ik_batch: int = 0                    # neural IK problems per solve: 0 = every frame and chain of a round in one
+                                         # solve; 1 = one per solve (the per-frame reference); equal up to rounding
 
 
 @dataclass
@@ -122,6 +126,34 @@ class ContactRefiner:
                                                   rough_verts[self.part_labels == p]) <= self.cfg.max_part_gap_m]
         return plausible[: self.cfg.max_parts_per_frame]
 
+    def _request(self, chain: KinematicChain, items: list[tuple[int, int]], current: BodyParams,
+                 object_points: Tensor, labels: np.ndarray, verts: Tensor, joints: Tensor, root_2d: Tensor | None,
+                 K: Tensor | None) -> ContactRequest:
+        """The IK problems of (frame, part) items on one chain: padded regions (mask), keyed by frame index."""
+        frames = torch.tensor([b for b, _ in items])
+        targets = [self._targets(part, object_points[b][torch.as_tensor(labels[b] == part)].double(), verts[b],
+                                 joints[b], chain.target) for b, part in items]
+        padded = torch.zeros(len(items), max(len(t) for t in targets), 3, dtype=torch.float64)
+        mask = torch.zeros(padded.shape[:2], dtype=torch.bool)
+        for i, t in enumerate(targets):
+            padded[i, : len(t)], mask[i, : len(t)] = t, True
+        params = {k: v[frames] for k, v in current.as_dict().items() if "hand" not in k}
+        return ContactRequest(params, chain, padded, mask, None if root_2d is None else root_2d[frames],
+                              None if K is None else K[frames], frames)
+
+    def _apply(self, current: BodyParams, chain: KinematicChain, items: list[tuple[int, int]],
+               request: ContactRequest, out: dict, joints: Tensor) -> None:
+        """Write one chain's solved parameters into `current` (all frames, or only improving ones) and log them."""
+        frames, padded, mask = request.keys, request.target_points, request.target_mask
+        before = ((joints[frames, chain.target, None] - padded).norm(dim=-1) * mask).sum(1) / mask.sum(1)
+        better = (out["mean_distance"].cpu() < before) & (out["loss"].cpu() < out["initial_loss"].cpu())
+        accept = frames[better] if self.cfg.accept_only_improving else frames
+        keep = torch.isin(frames, accept)
+        current.global_orient[accept] = out["params"]["global_orient"][keep].float()
+        current.body_pose[accept] = out["params"]["body_pose"][keep].float()
+        current.transl[accept] = out["params"]["transl"][keep].float()
+        self.driven.extend((int(b), PART_NAMES[part], chain.target, out["chain"].target) for b, part in items)
+
     def refine(self, rough: BodyParams, object_points: Tensor, labels: np.ndarray, root_2d: Tensor | None = None,
                K: Tensor | None = None, confidence: np.ndarray | None = None) -> tuple[BodyParams, list[list[str]]]:
         """Refined parameters and the parts used per frame; object_points (B,N,3), labels (B,N) class ids,
@@ -149,28 +181,13 @@ class ContactRefiner:
             by_chain: dict[str, list[tuple[int, int]]] = {}
             for b, part in todo:
                 by_chain.setdefault(self.chain(part).name, []).append((b, part))
-            for items in by_chain.values():
-                chain = self.chain(items[0][1])
-                target_joint = chain.target
-                frames = torch.tensor([b for b, _ in items])
-                targets = [self._targets(part, object_points[b][torch.as_tensor(labels[b] == part)].double(),
-                                         verts[b], joints[b], target_joint) for b, part in items]
-                padded = torch.zeros(len(items), max(len(t) for t in targets), 3, dtype=torch.float64)
-                mask = torch.zeros(padded.shape[:2], dtype=torch.bool)
-                for i, t in enumerate(targets):
-                    padded[i, : len(t)], mask[i, : len(t)] = t, True
-                params = {k: v[frames] for k, v in current.as_dict().items() if "hand" not in k}
-                out = solve_contact(params, chain, padded, self.body, target_mask=mask,
-                                    root_2d=root_2d[frames] if use_2d else None, K=K[frames] if use_2d else None,
-                                    cfg=ik_cfg, solver=self.cfg.solver, return_vertices=False)
-                before = ((joints[frames, target_joint, None] - padded).norm(dim=-1) * mask).sum(1) / mask.sum(1)
-                better = (out["mean_distance"].cpu() < before) & (out["loss"].cpu() < out["initial_loss"].cpu())
-                accept = frames[better] if self.cfg.accept_only_improving else frames
-                keep = torch.isin(frames, accept)
-                current.global_orient[accept] = out["params"]["global_orient"][keep].float()
-                current.body_pose[accept] = out["params"]["body_pose"][keep].float()
-                current.transl[accept] = out["params"]["transl"][keep].float()
-                self.driven.extend((int(b), PART_NAMES[part], target_joint, out["chain"].target) for b, part in items)
+            groups = [(self.chain(items[0][1]), items) for items in by_chain.values()]
+            requests = [self._request(chain, items, current, object_points, labels, verts, joints,
+                                      root_2d if use_2d else None, K if use_2d else None) for chain, items in groups]
+            outputs = solve_contacts(requests, self.body, cfg=ik_cfg, solver=self.cfg.solver,
+                                     batch_size=self.cfg.ik_batch, return_vertices=False)
+            for (chain, items), request, out in zip(groups, requests, outputs):
+                self._apply(current, chain, items, request, out, joints)
         return current, [[PART_NAMES[p] for p in plan] for plan in plans]
 
 

@@ -1,9 +1,11 @@
 """Neural IK solver (paper Fig. 4, eqs. 11-14): one small MLP per problem, optimised online, all batched.
 
-Every problem b has its own MLP weights (stacked into (B, ...) tensors and applied with batched matmuls), so
-B independent problems are solved at once on CPU or GPU; Adam is element-wise, so summing the B losses
-keeps the optimisations independent. A problem stops (its outputs are frozen) when L_IK < stop_ratio * xi,
-xi being its initial loss, or at max_steps.
+Every problem b has its own MLP weights (stacked into (B, ...) tensors and applied with batched matmuls), drawn
+from its own generator keyed by the problem (IKProblem.keys), so B independent problems, on different chains of
+one tree (kinematics.multi_chain), are solved at once on CPU or GPU; Adam is element-wise and each problem's
+parameters get gradients only from its own loss, so summing the B losses keeps the optimisations independent.
+A problem stops (its outputs are frozen) when L_IK < stop_ratio * xi, xi being its initial loss, on a plateau
+of `patience` steps, or at max_steps.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import torch
 from torch import Tensor
 
 from common.geometry import axis_angle_to_matrix, matrix_to_axis_angle
-from kinematics.fk import ChainFK, improved_fk, twist_swing_delta
+from kinematics.fk import improved_fk, twist_swing_delta
+from kinematics.multi_chain import stack_problems
 from kinematics.objective import (
     IKProblem,
     IKResult,
     LossWeights,
-    ik_residuals,
+    ProblemTensors,
+    key_residuals,
     reach_distance,
     rough_depth,
     target_centroid,
@@ -65,20 +69,42 @@ def joint_gammas(chain_rotation: tuple[int, ...], cfg: NeuralIKConfig | TrustReg
                         dtype=torch.float64)
 
 
-class BatchedMLP:
-    """B independent MLPs (in -> hidden^depth -> out, ReLU) stored as stacked weights; last layer zero."""
+KEY_STRIDE = 0x9E3779B9
+"""Odd 32-bit golden-ratio constant: seed + key * KEY_STRIDE (mod 2**32) keeps small seeds and keys apart."""
 
-    def __init__(self, batch: int, n_in: int, n_out: int, hidden: int, depth: int, out_bias: Tensor,
-                 generator: torch.Generator, device: torch.device, dtype: torch.dtype) -> None:
+
+def init_generator(seed: int, key: int) -> torch.Generator:
+    """The generator of one problem's MLP initialisation, seeded (seed + key * KEY_STRIDE) mod 2**32 (torch's CPU
+    generator keeps 32 bits); key 0 draws exactly what a one-problem solve drew before keys existed."""
+    if not 0 <= seed < 2 ** 32 or key < 0:
+        raise ValueError(f"seed={seed} must lie in [0, 2**32) and problem key={key} be >= 0")
+    return torch.Generator().manual_seed((seed + key * KEY_STRIDE) % 2 ** 32)
+
+
+class BatchedMLP:
+    """B independent MLPs (in -> hidden^depth -> out, ReLU) stored as stacked weights; last layer zero.
+
+    Problem b's weights come from its own generator `init_generator(seed, keys[b])`, drawn in a fixed order
+    (swing-axis biases (n_rot[b],3), then each hidden layer's (fan_in, fan_out) He-normal weights), so they do
+    not depend on the other problems of the batch; outputs of padded joints (n_rot[b] < k_max) stay zero.
+    """
+
+    def __init__(self, keys: list[int], n_rot: list[int], k_max: int, n_in: int, hidden: int, depth: int,
+                 seed: int, device: torch.device, dtype: torch.dtype) -> None:
         sizes = [n_in] + [hidden] * depth
-        self.weights: list[Tensor] = []
-        self.biases: list[Tensor] = []
-        for fan_in, fan_out in itertools.pairwise(sizes):
-            w = torch.randn(batch, fan_in, fan_out, generator=generator, dtype=dtype) * math.sqrt(2.0 / fan_in)
-            self.weights.append(w.to(device).requires_grad_())
-            self.biases.append(torch.zeros(batch, fan_out, device=device, dtype=dtype, requires_grad=True))
-        self.weights.append(torch.zeros(batch, sizes[-1], n_out, device=device, dtype=dtype, requires_grad=True))
-        self.biases.append(out_bias.to(device=device, dtype=dtype).clone().requires_grad_())
+        out_bias = torch.zeros(len(keys), 5 * k_max + 3, dtype=dtype)
+        drawn: list[list[Tensor]] = [[] for _ in range(depth)]
+        for b, (key, k) in enumerate(zip(keys, n_rot)):
+            gen = init_generator(seed, key)
+            out_bias[b, : 5 * k].view(k, 5)[:, 2:] = torch.randn(k, 3, generator=gen, dtype=dtype)
+            for layer, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+                drawn[layer].append(torch.randn(fan_in, fan_out, generator=gen, dtype=dtype) * math.sqrt(2.0 / fan_in))
+        self.weights = [torch.stack(w).to(device).requires_grad_() for w in drawn]
+        self.biases = [torch.zeros(len(keys), fan_out, device=device, dtype=dtype, requires_grad=True)
+                       for fan_out in sizes[1:]]
+        self.weights.append(torch.zeros(len(keys), sizes[-1], 5 * k_max + 3, device=device, dtype=dtype,
+                                        requires_grad=True))
+        self.biases.append(out_bias.to(device).requires_grad_())
 
     def parameters(self) -> list[Tensor]:
         """All weight and bias tensors (leaves)."""
@@ -132,7 +158,7 @@ def bounded_sin_cos(y: Tensor, gamma: float | Tensor, use_tanh: bool) -> tuple[T
 
 
 def _decode(out: Tensor, n_rot: int, cfg: NeuralIKConfig, gamma: Tensor) -> dict[str, Tensor]:
-    """Split MLP outputs into (sin, cos) of phi and alpha (bounds gamma (K,) rad), the swing axis and dt (m)."""
+    """Split MLP outputs into (sin, cos) of phi and alpha (bounds gamma (B,K) rad), the swing axis and dt (m)."""
     y = out[:, : 5 * n_rot].reshape(-1, n_rot, 5)
     sin_phi, cos_phi = bounded_sin_cos(y[..., 0], gamma, cfg.use_tanh)
     sin_alpha, cos_alpha = bounded_sin_cos(y[..., 1], gamma, cfg.use_tanh)
@@ -140,7 +166,7 @@ def _decode(out: Tensor, n_rot: int, cfg: NeuralIKConfig, gamma: Tensor) -> dict
             "axis": y[..., 2:], "delta_t": cfg.dt_scale * out[:, 5 * n_rot:]}
 
 
-def network_input(problem: IKProblem) -> Tensor:
+def network_input(problem: ProblemTensors) -> Tensor:
     """Eq. (11) input: rough pose (axis-angle), rough translation and the target (contact-set centroid)."""
     return torch.cat([problem.rough_pose.flatten(1), problem.rough_transl, target_centroid(problem)], dim=1)
 
@@ -149,28 +175,26 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None,
                     device: torch.device | str | None = None) -> IKResult:
     """Solve B problems at once (float32 on `device`, default CUDA when available); the result keeps the
     problem's dtype/device and its non-chain pose entries bit for bit."""
+    return solve_neural_ik_batch([problem], cfg, device)[0]
+
+
+def solve_neural_ik_batch(problems: list[IKProblem], cfg: NeuralIKConfig | None = None,
+                          device: torch.device | str | None = None) -> list[IKResult]:
+    """Solve the problems of several batches, on different chains of one tree, in one optimisation; one result
+    per batch. Each problem's result depends only on its data, its key (`IKProblem.keys`) and `cfg`, not on
+    the problems solved with it (its own MLP, initialisation, loss and stopping; up to float summation order)."""
     cfg = cfg or NeuralIKConfig()
     if device is None:
-        device = torch.device("cuda") if torch.cuda.is_available() else problem.rest_joints.device
-    original, dtype = problem, torch.float32
-    problem = original.to(device, dtype)
-    chain, batch = problem.chain, problem.batch
-    rot_ids = torch.tensor(chain.rotation, device=device)
-    child_ids = torch.tensor(chain.path_children(), device=device)
-    rest_bones = problem.rest_joints[:, child_ids] - problem.rest_joints[:, rot_ids]
-    rough_rot = axis_angle_to_matrix(problem.rough_pose)
+        device = torch.device("cuda") if torch.cuda.is_available() else problems[0].rest_joints.device
+    dtype = torch.float32
     weights = LossWeights(cfg.eps1, cfg.eps2 if cfg.use_2d else 0.0, cfg.target_mode)
-    depth_scale = rough_depth(problem)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    n_rot = len(chain.rotation)
-    out_bias = torch.zeros(batch, 5 * n_rot + 3, dtype=dtype)
-    out_bias[:, : 5 * n_rot].view(batch, n_rot, 5)[..., 2:] = torch.randn(batch, n_rot, 3, generator=gen,
-                                                                          dtype=dtype)
-    chain_fk = ChainFK(rough_rot, problem.rest_joints, chain.parents, chain.rotation, chain.target)
-    x = network_input(problem).detach()
-    mlp = BatchedMLP(batch, x.shape[1], 5 * n_rot + 3, cfg.hidden, cfg.depth, out_bias, gen, device, dtype)
+    stacked = stack_problems([p.to(device, dtype) for p in problems], weights.eps2)
+    batch, k_max = stacked.rest_joints.shape[0], stacked.k_max
+    depth_scale = rough_depth(stacked)
+    x = network_input(stacked).detach()
+    mlp = BatchedMLP(stacked.keys, stacked.n_rot, k_max, x.shape[1], cfg.hidden, cfg.depth, cfg.seed, device, dtype)
     optimiser = MaskedAdam(mlp.parameters(), lr=cfg.lr)
-    gammas = joint_gammas(chain.rotation, cfg, chain.tree).to(device, dtype)
+    gammas = torch.cat([_padded_gammas(p, cfg, k_max).to(device, dtype) for p in problems])
 
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     steps = torch.full((batch,), cfg.max_steps, dtype=torch.long, device=device)
@@ -178,12 +202,14 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None,
     initial = None
     best_loss = torch.full((batch,), float("inf"), dtype=dtype, device=device)
     last_gain = torch.zeros(batch, dtype=torch.long, device=device)
+    root_rest = stacked.rest_joints[:, 0]
     for step in range(cfg.max_steps + 1):
-        dec = _decode(mlp(x), n_rot, cfg, gammas)
+        dec = _decode(mlp(x), k_max, cfg, gammas)
         delta = twist_swing_delta(dec["sin_phi"], dec["cos_phi"], dec["sin_alpha"], dec["cos_alpha"],
-                                  dec["axis"], rest_bones)
-        key_joints = chain_key_joints(chain_fk, delta, problem, dec["delta_t"])
-        loss = ik_residuals(key_joints, problem, weights, depth_scale).pow(2).sum(-1)
+                                  dec["axis"], stacked.rest_bones)
+        shift = stacked.rough_transl + dec["delta_t"]
+        loss = key_residuals(root_rest + shift, stacked.fk.target_position(delta) + shift, stacked, weights,
+                             depth_scale).pow(2).sum(-1)
         if initial is None:
             initial = loss.detach()
         improved = loss.detach() < best_loss * (1 - 1e-3)
@@ -205,22 +231,31 @@ def solve_neural_ik(problem: IKProblem, cfg: NeuralIKConfig | None = None,
             break
         loss[~done].sum().backward()
         optimiser.step(~done)
-
-    out_device, out_dtype = original.rest_joints.device, original.rest_joints.dtype
-    return finish_result(original, axis_angle_to_matrix(original.rough_pose),
-                         best["delta"].to(out_device, out_dtype), best["delta_t"].to(out_device, out_dtype),
-                         steps.to(out_device), best["loss"].to(out_device), initial.to(out_device),
-                         (best["loss"] <= cfg.stop_ratio * initial + 1e-12).to(out_device),
-                         {"phi": best["phi"].to(out_device), "alpha": best["alpha"].to(out_device)})
+    converged = best["loss"] <= cfg.stop_ratio * initial + 1e-12
+    per_problem = {"steps": steps, "loss": best["loss"], "initial": initial, "converged": converged, **best}
+    return [_result(p, {k: v[sl] for k, v in per_problem.items()}) for p, sl in zip(problems, _slices(stacked.sizes))]
 
 
-def chain_key_joints(chain_fk: ChainFK, delta: Tensor, problem: IKProblem, delta_t: Tensor) -> Tensor:
-    """(B,J,3) tensor holding the root (J_0 + t) and the target joint (others zero) for the loss terms."""
-    shift = problem.rough_transl + delta_t
-    joints = torch.zeros_like(problem.rest_joints)
-    joints = joints.index_copy(1, torch.tensor([0], device=shift.device), (problem.rest_joints[:, 0] + shift)[:, None])
-    target = torch.tensor([problem.chain.target], device=shift.device)
-    return joints.index_copy(1, target, (chain_fk.target_position(delta) + shift)[:, None])
+def _padded_gammas(problem: IKProblem, cfg: NeuralIKConfig, k_max: int) -> Tensor:
+    """(B,K) joint bounds (rad) of a batch's chain, zero on padded slots."""
+    gamma = joint_gammas(problem.chain.rotation, cfg, problem.chain.tree)
+    return torch.cat([gamma, gamma.new_zeros(k_max - len(gamma))]).expand(problem.batch, k_max)
+
+
+def _slices(sizes: list[int]) -> list[slice]:
+    """Consecutive slices of the given lengths."""
+    ends = list(itertools.accumulate(sizes))
+    return [slice(end - size, end) for size, end in zip(sizes, ends)]
+
+
+def _result(problem: IKProblem, solved: dict[str, Tensor]) -> IKResult:
+    """One batch's IKResult from its rows of the stacked solve (padded joint slots dropped), on its device/dtype."""
+    n_rot, device, dtype = len(problem.chain.rotation), problem.rest_joints.device, problem.rest_joints.dtype
+    return finish_result(problem, axis_angle_to_matrix(problem.rough_pose),
+                         solved["delta"][:, :n_rot].to(device, dtype), solved["delta_t"].to(device, dtype),
+                         solved["steps"].to(device), solved["loss"].to(device), solved["initial"].to(device),
+                         solved["converged"].to(device),
+                         {"phi": solved["phi"][:, :n_rot].to(device), "alpha": solved["alpha"][:, :n_rot].to(device)})
 
 
 def finish_result(problem: IKProblem, rough_rot: Tensor, delta: Tensor, delta_t: Tensor, steps: Tensor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 from torch import Tensor
@@ -17,7 +18,8 @@ class IKProblem:
 
     rest_joints (B,J,3) shaped rest skeleton; rough_pose (B,J,3) local axis-angle; rough_transl (B,3);
     targets (B,N,3) contact points with target_mask (B,N) (True = valid); root_2d (B,2) pixels and K (B,3,3)
-    for the optional 2D root term (joints must then be in the camera frame).
+    for the optional 2D root term (joints must then be in the camera frame); keys (B,) int64 seed the neural IK's
+    per-problem MLP initialisation (None = 0..B-1): a problem's solve depends on its data, key and settings only.
     """
 
     chain: KinematicChain
@@ -28,6 +30,7 @@ class IKProblem:
     target_mask: Tensor | None = None
     root_2d: Tensor | None = None
     K: Tensor | None = None
+    keys: Tensor | None = None
 
     def __post_init__(self) -> None:
         """Default mask: all target points valid."""
@@ -39,6 +42,10 @@ class IKProblem:
         """Number of problems B."""
         return self.rest_joints.shape[0]
 
+    def init_keys(self) -> Tensor:
+        """(B,) int64 initialisation keys (CPU): `keys`, or 0..B-1."""
+        return torch.arange(self.batch) if self.keys is None else self.keys.cpu().long()
+
     def to(self, device: torch.device | str, dtype: torch.dtype) -> IKProblem:
         """Copy of the problem on a device/dtype (masks stay bool)."""
         def move(x: Tensor | None) -> Tensor | None:
@@ -47,7 +54,7 @@ class IKProblem:
             return x.to(device) if x.dtype == torch.bool else x.to(device=device, dtype=dtype)
 
         return IKProblem(self.chain, move(self.rest_joints), move(self.rough_pose), move(self.rough_transl),
-                         move(self.targets), move(self.target_mask), move(self.root_2d), move(self.K))
+                         move(self.targets), move(self.target_mask), move(self.root_2d), move(self.K), self.keys)
 
     def subset(self, index: Tensor | slice) -> IKProblem:
         """The problems selected by `index`."""
@@ -55,7 +62,8 @@ class IKProblem:
             return None if x is None else x[index]
 
         return IKProblem(self.chain, pick(self.rest_joints), pick(self.rough_pose), pick(self.rough_transl),
-                         pick(self.targets), pick(self.target_mask), pick(self.root_2d), pick(self.K))
+                         pick(self.targets), pick(self.target_mask), pick(self.root_2d), pick(self.K),
+                         self.init_keys()[index])
 
 
 @dataclass
@@ -87,7 +95,19 @@ class IKResult:
     extras: dict[str, Tensor] = field(default_factory=dict)
 
 
-def target_centroid(problem: IKProblem) -> Tensor:
+class ProblemTensors(Protocol):
+    """What the loss and the network input read of a batch of problems (IKProblem, or several chains stacked)."""
+
+    rest_joints: Tensor
+    rough_pose: Tensor
+    rough_transl: Tensor
+    targets: Tensor
+    target_mask: Tensor
+    root_2d: Tensor | None
+    K: Tensor | None
+
+
+def target_centroid(problem: ProblemTensors) -> Tensor:
     """(B,3) centroid of the valid contact points."""
     mask = problem.target_mask.to(problem.targets.dtype)[..., None]
     return (problem.targets * mask).sum(1) / mask.sum(1).clamp_min(1.0)
@@ -95,7 +115,11 @@ def target_centroid(problem: IKProblem) -> Tensor:
 
 def reach_distance(joints: Tensor, problem: IKProblem, target_mode: str = "centroid") -> Tensor:
     """(B,) metres: target joint to the contact centroid, or its mean distance to the contact points."""
-    q = joints[:, problem.chain.target]
+    return target_distance(joints[:, problem.chain.target], problem, target_mode)
+
+
+def target_distance(q: Tensor, problem: ProblemTensors, target_mode: str = "centroid") -> Tensor:
+    """(B,) metres from target-joint positions q (B,3) to the contact centroid or (mean) to the contact points."""
     if target_mode == "centroid":
         return (q - target_centroid(problem)).norm(dim=-1)
     if target_mode != "mean_distance":
@@ -105,27 +129,33 @@ def reach_distance(joints: Tensor, problem: IKProblem, target_mode: str = "centr
     return (dist * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
 
 
-def root_2d_residual(joints: Tensor, problem: IKProblem, depth_scale: Tensor) -> Tensor:
-    """(B,2) projected-root error in pixels times rough depth / focal, i.e. metres at the body's depth."""
-    uv = project(joints[:, None, 0], problem.K)[:, 0]
+def root_2d_residual(root: Tensor, problem: ProblemTensors, depth_scale: Tensor) -> Tensor:
+    """(B,2) projected-root (root (B,3)) error in pixels times rough depth / focal, i.e. metres at the body's depth."""
+    uv = project(root[:, None], problem.K)[:, 0]
     focal = problem.K[:, [0, 1], [0, 1]]
     return (uv - problem.root_2d) / focal * depth_scale[:, None]
 
 
 def ik_residuals(joints: Tensor, problem: IKProblem, weights: LossWeights, depth_scale: Tensor) -> Tensor:
     """Residual vector (B,R) whose squared norm is L_IK: [sqrt(e1) reach, sqrt(e2) 2D root error (x, y)]."""
-    parts = [weights.eps1 ** 0.5 * reach_distance(joints, problem, weights.target_mode)[:, None]]
+    return key_residuals(joints[:, 0], joints[:, problem.chain.target], problem, weights, depth_scale)
+
+
+def key_residuals(root: Tensor, q: Tensor, problem: ProblemTensors, weights: LossWeights, depth_scale: Tensor
+                  ) -> Tensor:
+    """`ik_residuals` from the root (B,3) and target-joint (B,3) positions, the only joints L_IK reads."""
+    parts = [weights.eps1 ** 0.5 * target_distance(q, problem, weights.target_mode)[:, None]]
     if uses_2d(problem, weights):
-        parts.append(weights.eps2 ** 0.5 * root_2d_residual(joints, problem, depth_scale))
+        parts.append(weights.eps2 ** 0.5 * root_2d_residual(root, problem, depth_scale))
     return torch.cat(parts, dim=1)
 
 
-def uses_2d(problem: IKProblem, weights: LossWeights) -> bool:
+def uses_2d(problem: ProblemTensors, weights: LossWeights) -> bool:
     """Whether the 2D root term is active (weight > 0 and a 2D root with intrinsics given)."""
     return weights.eps2 > 0 and problem.root_2d is not None and problem.K is not None
 
 
-def rough_depth(problem: IKProblem) -> Tensor:
+def rough_depth(problem: ProblemTensors) -> Tensor:
     """Depth (B,) of the rough root joint (metres; G_0 = [R_0 | J_0] so it is J_0 + t), no gradient."""
     root = problem.rest_joints[:, 0] + problem.rough_transl
     return root[:, 2].abs().clamp_min(0.1).detach()

@@ -47,9 +47,6 @@ def _fmt_s(seconds: float) -> str:
 
 
 NOT_MEASURED = [
-    "contact pipeline frames/s: `kinematics.hoi_refine.ContactRefiner.refine` batched over frames differs from one "
-    "solve per frame by up to 0.22 m (joints, 8 frames; per-problem MLP initialisation depends on the batch), so "
-    "no speed-up is stated until both agree within a tolerance; batching chains into one solve is not done.",
     "synthetic data loaders through `__getitems__`: the shared generators with one body-model forward per sample "
     "were removed (no paper used them); each paper's generator writes or caches its samples before training, and "
     "`scripts/benchmark.py gpu` shows the loaders are faster than the model steps (results/benchmarks_gpu.md).",

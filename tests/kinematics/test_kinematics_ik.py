@@ -13,8 +13,8 @@ from common.geometry import axis_angle_to_matrix, project
 from kinematics import solve_contact
 from kinematics.chains import part_chain
 from kinematics.fk import ChainFK, forward_kinematics
-from kinematics.neural_ik import NeuralIKConfig, chain_key_joints, solve_neural_ik
-from kinematics.objective import LossWeights, ik_residuals, rough_depth
+from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
+from kinematics.objective import LossWeights, key_residuals, rough_depth
 from kinematics.synthetic import NoiseConfig, make_interactions
 from kinematics.trust_region import TrustRegionConfig, _NumpyChainResidual, solve_trust_region
 
@@ -89,7 +89,8 @@ def test_trust_region_uses_the_same_residuals(arm_problems) -> None:
     fun = _NumpyChainResidual(p, chain_fk, weights, float(depth[0]))
     x = np.random.default_rng(0).normal(scale=0.3, size=3 * len(p.chain.rotation) + 3)
     delta = axis_angle_to_matrix(torch.from_numpy(x[:-3]).reshape(1, -1, 3))
-    torch_res = ik_residuals(chain_key_joints(chain_fk, delta, p, torch.from_numpy(x[None, -3:])), p, weights, depth)
+    shift = p.rough_transl + torch.from_numpy(x[None, -3:])
+    torch_res = key_residuals(p.rest_joints[:, 0] + shift, chain_fk.target_position(delta) + shift, p, weights, depth)
     np.testing.assert_allclose(fun(x), torch_res[0].numpy(), atol=1e-10)
 
 
