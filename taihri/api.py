@@ -23,6 +23,8 @@ from taihri.trl_training import run_grpo, run_sft
 from taihri.vlm import build_model_and_processor, load_model_folder, load_processor
 
 log = logging.getLogger(__name__)
+FINAL = Path("checkpoints") / "final"
+"""Where `train` writes the trained model (+ processor) inside a run dir, as every shared-runtime paper does."""
 EVAL_FILE = "taihri_eval.json"
 """Written next to the weights: the fallback pose (m) for joints an answer misses, and how it was made."""
 _REAL = {"egobody": EgoBodyEgocentric, "harmony4d": Harmony4DEgocentric}
@@ -58,6 +60,20 @@ def load_frames(dc: TaihriDataConfig, split: str, count: int, seed: int) -> Fram
     dataset = _REAL[dc.source](dc.root, split)
     indices = range(len(dataset)) if count <= 0 else np.linspace(0, len(dataset) - 1, min(count, len(dataset)))
     return preprocessed_frames(dataset, [int(i) for i in indices], dc.canonical_focal, dc.crop_size)
+
+
+def checkpoint_folder(ckpt: str | Path) -> Path:
+    """`ckpt` as a model folder; a missing one raises, naming `<run_dir>/checkpoints/final` when it was a run's."""
+    path = Path(ckpt)
+    if (path / "config.json").is_file():
+        return path
+    hint = ""
+    if path.name == "final" and path.parent.name != "checkpoints":
+        hint = (f"; runs now save their final model to <run_dir>/{FINAL.as_posix()}: pass "
+                f"ckpt={path.parent / FINAL}")
+    elif (path / FINAL / "config.json").is_file():
+        hint = f"; {path} looks like a run dir: pass ckpt={path / FINAL}"
+    raise FileNotFoundError(f"ckpt={path} holds no model (config.json){hint}")
 
 
 def mean_pose(frames: Frames) -> np.ndarray:
@@ -110,7 +126,7 @@ def _initial_model(cfg: DictConfig, mc: TaihriModelConfig, dc: TaihriDataConfig,
     ckpt first runs the bootstrap SFT (reported under `sft/`).
     """
     if cfg.ckpt:
-        return (*load_model_folder(cfg.ckpt, mc, device()), {})
+        return (*load_model_folder(checkpoint_folder(cfg.ckpt), mc, device()), {})
     model, processor = build_model_and_processor(mc, device())
     baselines: dict[str, float] = {}
     if mc.regression.init_vlm_vision and not mc.pretrained_path:
@@ -122,12 +138,12 @@ def _initial_model(cfg: DictConfig, mc: TaihriModelConfig, dc: TaihriDataConfig,
                                                                eval_frames.joints_cam()))
     if mc.stage == "rft":
         if mc.grpo.bootstrap_sft_steps <= 0:
-            raise ValueError("RFT starts from an SFT checkpoint: pass ckpt=<sft run_dir>/final "
+            raise ValueError(f"RFT starts from an SFT checkpoint: pass ckpt=<sft run_dir>/{FINAL.as_posix()} "
                              "(or set model.grpo.bootstrap_sft_steps > 0)")
         sft_cfg = OmegaConf.merge(cfg, {"trainer": {**mc.grpo.bootstrap_trainer,
                                                     "max_steps": mc.grpo.bootstrap_sft_steps}})
         model, logs = run_sft(model, processor, rows, sft_cfg, mc, run_dir / "bootstrap_sft", frames=frames,
-                              final_dir=run_dir / "bootstrap_sft" / "final")
+                              final_dir=run_dir / "bootstrap_sft" / FINAL)
         metrics, _, _ = evaluate_model(model, processor, eval_frames, mc, dc, mean_pose(frames))
         baselines |= _prefixed("sft/", {**metrics, **logs})
     return model, processor, baselines
@@ -145,7 +161,7 @@ def evaluate_regressor(model: JointRegressor, processor, frames: Frames, dc: Tai
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """SFT (model.stage=sft), GRPO RFT (rft) or the regression baseline (regression); saves `<run_dir>/final`."""
+    """SFT (model.stage=sft), GRPO RFT (rft) or the regression baseline (regression); saves `<run_dir>/<FINAL>`."""
     mc, dc = model_config(cfg.model), data_config(cfg.data)
     check_required(mc, dc)
     if mc.stage not in ("sft", "rft", "regression"):
@@ -162,7 +178,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
                                                             eval_frames.joints_cam()))}
     rows = train_rows(frames, dc, int(cfg.seed), mc.answer_format, mc.system_prompt)
     model, processor, baselines = _initial_model(cfg, mc, dc, frames, eval_frames, rows, run_dir)
-    final = run_dir / "final"
+    final = run_dir / FINAL
     run = run_sft if mc.stage == "sft" else run_grpo
     model, logs = run(model, processor, rows, cfg, mc, run_dir, frames=frames, final_dir=final)
     fallback = mean_pose(frames)
@@ -179,13 +195,14 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     mc, dc = model_config(cfg.model), data_config(cfg.data)
     if dc.source not in ("synthetic", *_REAL):
         raise ValueError(f"data.source={dc.source!r}: choose synthetic, egobody or harmony4d")
-    if "model_class" in json.loads((Path(cfg.ckpt) / "config.json").read_text()):
-        regressor = load_project_folder(cfg.ckpt)
+    ckpt = checkpoint_folder(cfg.ckpt)
+    if "model_class" in json.loads((ckpt / "config.json").read_text()):
+        regressor = load_project_folder(ckpt)
         processor = _processor(mc)
         return evaluate_regressor(regressor, processor, load_frames(dc, dc.eval_split, dc.num_eval, int(cfg.seed)),
                                   dc)
-    model, processor = load_model_folder(cfg.ckpt, mc, device())
-    fallback = read_fallback(Path(cfg.ckpt), dc, int(cfg.seed))
+    model, processor = load_model_folder(ckpt, mc, device())
+    fallback = read_fallback(ckpt, dc, int(cfg.seed))
     frames = load_frames(dc, dc.eval_split, dc.num_eval, int(cfg.seed))
     metrics, _, _ = evaluate_model(model, processor, frames, mc, dc, fallback)
     return metrics

@@ -106,8 +106,7 @@ def sft_data_pass(root: str, preload: bool) -> int:
     if preload:
         frames = Frames.in_memory([frames.sample(i) for i in range(len(frames))])
     rows = train_rows(frames, dc, 0)
-    dataset = image_dataset([{k: r[k] for k in ("prompt", "completion")} for r in rows],
-                            lambda i: row_image(rows[i], frames))
+    dataset = image_dataset(rows, ("prompt", "completion"), lambda row: row_image(row, frames))
     touched = 0
     for batch in DataLoader(dataset, batch_size=DATA_BATCH, collate_fn=list):
         touched += sum(int(np.asarray(item["image"]).size > 0) for item in batch)
@@ -119,7 +118,8 @@ def data_scaling(workdir: Path, frames: list[int] = DATA_FRAMES) -> DataScaling:
     return measure_data_scaling(
         "taihri", "taihri.benchmark", "sft_data_pass", frames,
         lambda n: write_egobody_fixture(workdir / f"egobody_{n}", n),
-        ours="EgoBody frames decoded per batch (taihri.frames.image_dataset), torch DataLoader",
+        ours="column-wise frame index, rows built per access, frames decoded per batch (taihri.frames."
+             "image_dataset), torch DataLoader",
         reference="same rows served from every frame's decoded float32 image held in memory (Frames.in_memory)",
         notes=f"paper `sft` data config (canonical focal 1000 px, no crop) on 640x480 PV JPEGs, "
               f"every prompt row once, batch {DATA_BATCH}, num_workers=0")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -13,7 +15,7 @@ from common.data.transforms import apply_affine, inverse_crop
 from taihri.config import TaihriDataConfig
 from taihri.frames import Frames, model_input_affine
 from taihri.grammar import encode_answer
-from taihri.prompts import PART_SETS, build_prompt, eval_prompt, sample_prompt
+from taihri.prompts import PART_SETS, build_prompt, command_prompts, eval_prompt, sample_prompt
 
 NUM_BODY_JOINTS = 22
 
@@ -55,28 +57,68 @@ def make_row(annotation: dict, frame: int, part: str, text: str, cfg: TaihriData
     }
 
 
+PROMPT_CHOICES: tuple[tuple[str, str], ...] = (*((part, eval_prompt(part)) for part in PART_SETS),
+                                                 *command_prompts())
+"""Every (part set, prompt text) `sample_prompt` can draw; a training row stores its position here."""
+
+
+class PromptRows(Sequence[dict]):
+    """TRL rows built when read (`make_row` of the frame's annotation and the row's prompt choice).
+
+    Per row only its frame (int64) and prompt choice (int16, into `PROMPT_CHOICES`) are stored; `rows[i]`
+    equals the dict `make_row` returns (plus `index` = frame for evaluation rows), `rows[a:b]` a list of them.
+    """
+
+    def __init__(self, frames: Frames, frame_ids: np.ndarray, choices: np.ndarray, cfg: TaihriDataConfig,
+                 style: str, system_prompt: str | None, with_index: bool = False) -> None:
+        self.frames, self.frame_ids, self.choices = frames, frame_ids, choices
+        self.cfg, self.style, self.system_prompt, self.with_index = cfg, style, system_prompt, with_index
+
+    def __len__(self) -> int:
+        return len(self.frame_ids)
+
+    def __getitem__(self, i: int | slice) -> dict | list[dict]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        frame = int(self.frame_ids[i])
+        part, text = PROMPT_CHOICES[int(self.choices[i])]
+        row = make_row(self.frames.annotations[frame], frame, part, text, self.cfg, self.style, self.system_prompt)
+        return {**row, "index": frame} if self.with_index else row
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> PromptRows:
+        """The rows at `indices`, still built when read."""
+        indices = np.asarray(indices, np.int64)
+        return PromptRows(self.frames, self.frame_ids[indices], self.choices[indices], self.cfg, self.style,
+                          self.system_prompt, self.with_index)
+
+    def parts(self) -> list[str]:
+        """The part set of every row (no row is built)."""
+        return [PROMPT_CHOICES[int(c)][0] for c in self.choices]
+
+
 def train_rows(frames: Frames, cfg: TaihriDataConfig, seed: int, style: str = "compact",
-               system_prompt: str | None = None) -> list[dict]:
+               system_prompt: str | None = None) -> PromptRows:
     """`cfg.prompts_per_sample` rows per frame, each a random part set or free command (all appear over the set)."""
     rng = np.random.default_rng(seed)
-    rows = []
-    for frame, annotation in enumerate(frames.annotations):
-        for _ in range(cfg.prompts_per_sample):
-            part, text = sample_prompt(rng, cfg.command_prob)
-            rows.append(make_row(annotation, frame, part, text, cfg, style, system_prompt))
-    return rows
+    position = {choice: k for k, choice in enumerate(PROMPT_CHOICES)}
+    count = len(frames) * cfg.prompts_per_sample
+    choices = np.array([position[sample_prompt(rng, cfg.command_prob)] for _ in range(count)], np.int16)
+    frame_ids = np.repeat(np.arange(len(frames), dtype=np.int64), cfg.prompts_per_sample)
+    return PromptRows(frames, frame_ids, choices, cfg, style, system_prompt)
 
 
 def eval_rows(frames: Frames, cfg: TaihriDataConfig, style: str = "compact",
-              system_prompt: str | None = None) -> list[dict]:
+              system_prompt: str | None = None) -> PromptRows:
     """One row per (frame, evaluated part set scored on that frame) with the evaluation prompt; `index` = frame."""
-    rows = []
-    for index, annotation in enumerate(frames.annotations):
+    eval_choice = {part: k for k, (part, text) in enumerate(PROMPT_CHOICES) if text == eval_prompt(part)}
+    frame_ids, choices = [], []
+    for index, parts in enumerate(frames.annotations.values_of("parts")):
         for part in cfg.eval_parts:
-            if annotation.get("parts") is None or part in annotation["parts"]:
-                row = make_row(annotation, index, part, eval_prompt(part), cfg, style, system_prompt)
-                rows.append({**row, "index": index})
-    return rows
+            if parts is None or part in parts:
+                frame_ids.append(index)
+                choices.append(eval_choice[part])
+    return PromptRows(frames, np.asarray(frame_ids, np.int64), np.asarray(choices, np.int16), cfg, style,
+                      system_prompt, with_index=True)
 
 
 class EgoBodyScenes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -9,6 +11,7 @@ from common.metrics import M_TO_MM, TAIHRI_PART_SETS, per_subset_mpjpe
 from common.training.hf_dist import gather_shards, shard
 from taihri.config import RewardConfig, TaihriModelConfig
 from taihri.constrained import GrammarLogitsProcessor
+from taihri.data import PromptRows
 from taihri.frames import Frames
 from taihri.grammar import parse_answer
 from taihri.rewards import total_reward
@@ -27,7 +30,7 @@ def chat_text(processor, prompt: list[dict]) -> str:
 
 
 @torch.no_grad()
-def generate_answers(model: torch.nn.Module, processor, rows: list[dict], mc: TaihriModelConfig,
+def generate_answers(model: torch.nn.Module, processor, rows: Sequence[dict], mc: TaihriModelConfig,
                      bin_stride: int = 1, frames: Frames | None = None) -> list[str]:
     """Greedy answers (special tokens kept); `mc.constrained_decoding` = only bins (stride grid) are free."""
     model.eval()
@@ -51,49 +54,49 @@ def generate_answers(model: torch.nn.Module, processor, rows: list[dict], mc: Ta
     return answers
 
 
-def sharded_answers(model: torch.nn.Module, processor, rows: list[dict], mc: TaihriModelConfig, bin_stride: int,
+def sharded_answers(model: torch.nn.Module, processor, rows: PromptRows, mc: TaihriModelConfig, bin_stride: int,
                     frames: Frames | None) -> list[str] | None:
     """Answers of every row, each rank generating its interleaved shard; all of them on rank 0, None elsewhere."""
-    return gather_shards(generate_answers(model, processor, shard(rows), mc, bin_stride, frames))
+    local = rows.take(shard(range(len(rows))))
+    return gather_shards(generate_answers(model, processor, local, mc, bin_stride, frames))
 
 
-def predictions_from_answers(answers: list[str], rows: list[dict], fallback_xyz: np.ndarray
-                             ) -> tuple[list[np.ndarray], list[bool]]:
-    """Per row: (22,3) camera-frame prediction (requested joints filled, missing ones = fallback) and parse ok."""
-    predictions, ok = [], []
-    for text, row in zip(answers, rows):
-        parsed = parse_answer(text, row["width"], row["height"])
-        pred = np.array(fallback_xyz, dtype=np.float64, copy=True)
-        for joint, xyz in parsed.xyz.items():
-            pred[joint] = xyz
-        predictions.append(pred)
-        ok.append(parsed.ok and parsed.names_exactly(row["joints"]))
-    return predictions, ok
+def prediction_from_answer(text: str, row: dict, fallback_xyz: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(22,3) camera-frame prediction of one answer (requested joints filled, missing ones = fallback), parse ok."""
+    parsed = parse_answer(text, row["width"], row["height"])
+    pred = np.array(fallback_xyz, dtype=np.float64, copy=True)
+    for joint, xyz in parsed.xyz.items():
+        pred[joint] = xyz
+    return pred, parsed.ok and parsed.names_exactly(row["joints"])
 
 
-def part_metrics(predictions: list[np.ndarray], rows: list[dict], gt_joints: np.ndarray) -> dict[str, float]:
+def part_metrics(predictions: list[np.ndarray], rows: PromptRows, gt_joints: np.ndarray) -> dict[str, float]:
     """G-MPJPE (mm) per part set (each on the frames its rows cover) and the mean over parts."""
-    metrics = {}
+    metrics, parts = {}, np.asarray(rows.parts())
     for part, joints in TAIHRI_PART_SETS.items():
-        sel = [i for i, r in enumerate(rows) if r["part"] == part]
-        if not sel:
+        sel = np.flatnonzero(parts == part)
+        if not len(sel):
             continue
         pred = np.stack([predictions[i] for i in sel])
-        gt = gt_joints[[rows[i]["index"] for i in sel]]
+        gt = gt_joints[rows.frame_ids[sel]]
         metrics[f"g_mpjpe_{part}"] = per_subset_mpjpe(pred, gt, {part: joints})[part] * M_TO_MM
     return {"g_mpjpe_mean": float(np.mean(list(metrics.values()))), **metrics}
 
 
-def evaluate_answers(answers: list[str], rows: list[dict], gt_joints: np.ndarray, fallback_xyz: np.ndarray,
+def evaluate_answers(answers: list[str], rows: PromptRows, gt_joints: np.ndarray, fallback_xyz: np.ndarray,
                      reward_cfg: RewardConfig) -> dict[str, float]:
-    """G-MPJPE per part (mm), parse-failure rate and mean total reward of the given answers."""
-    predictions, ok = predictions_from_answers(answers, rows, fallback_xyz)
-    rewards = [total_reward(a, r["joints"], np.asarray(r["uv"]), np.asarray(r["xyz"]), np.asarray(r["K"]),
-                            r["width"], r["height"], reward_cfg) for a, r in zip(answers, rows)]
+    """G-MPJPE per part (mm), parse-failure rate and mean total reward of the given answers (one pass over rows)."""
+    predictions, ok, rewards = [], [], []
+    for text, row in zip(answers, rows):
+        pred, parsed = prediction_from_answer(text, row, fallback_xyz)
+        predictions.append(pred)
+        ok.append(parsed)
+        rewards.append(total_reward(text, row["joints"], np.asarray(row["uv"]), np.asarray(row["xyz"]),
+                                    np.asarray(row["K"]), row["width"], row["height"], reward_cfg))
     return {**part_metrics(predictions, rows, gt_joints), "parse_failure_rate": 1.0 - float(np.mean(ok)),
             "mean_reward": float(np.mean(rewards))}
 
 
-def evaluate_constant(prediction: np.ndarray, rows: list[dict], gt_joints: np.ndarray) -> dict[str, float]:
+def evaluate_constant(prediction: np.ndarray, rows: PromptRows, gt_joints: np.ndarray) -> dict[str, float]:
     """G-MPJPE per part (mm) of per-sample (S,22,3) predictions (e.g. the mean pose or a regressor)."""
-    return part_metrics([prediction[r["index"]] for r in rows], rows, gt_joints)
+    return part_metrics(list(prediction[rows.frame_ids]), rows, gt_joints)

@@ -1,6 +1,6 @@
 """EgoBody (prepared by scripts/prepare_egobody.py) and Harmony4D-Egocentric (TAIHRI .npy) loaders.
 
-Indices hold annotations and image sizes only; `read_image(i)` decodes a frame when a batch needs it.
+Indices hold annotations and image sizes only, column-wise; `read_image(i)` decodes a frame when a batch needs it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from PIL import Image
 
 from common.data import schema as S
 from common.data.base import RealFormatDataset, read_image
+from taihri.columns import Records
 
 HARMONY4D_PART_FILES = {"left_arm": "leftarm", "right_arm": "rightarm", "upper_body": "upperbody"}
 """TAIHRI's Harmony4D-Egocentric annotation files per evaluated part set (lower body is not evaluated)."""
@@ -38,37 +39,66 @@ def _annotation(record: dict[str, Any]) -> dict:
 
 
 class _LazyFrames(RealFormatDataset):
-    """Shared access: `annotation(i)` without pixels, `read_image(i)` decoded on demand, full samples by index."""
+    """Shared access: `annotation(i)` without pixels, `read_image(i)` decoded on demand, full samples by index.
+
+    The cached JSON index is turned into columns once loaded (`taihri.columns.Records`): a few arrays and
+    one path buffer instead of a dict of Python lists per frame.
+    """
 
     index_version: ClassVar[int] = 2
 
+    def __init__(self, root: str | Path, split: str = "train", **kwargs: Any) -> None:
+        super().__init__(root, split, **kwargs)
+        self.index = Records.from_dicts(self.index)
+
+    def complete(self, record: dict[str, Any]) -> dict[str, Any]:
+        """An index record with its K (px) and joints (m)."""
+        return record
+
     def annotation(self, i: int) -> dict:
         """Annotation of frame i (K px, joints m, 2D px, image_hw, parts); the image is not read."""
-        return _annotation(self.index[i])
+        return _annotation(self.complete(self.index[i]))
+
+    def image_path(self, i: int) -> Path:
+        """Image file of frame i."""
+        return self.root / self.index.value(i, "image")
 
     def read_image(self, i: int) -> np.ndarray:
         """(3,H,W) float RGB of frame i, decoded now."""
-        return read_image(self.root / self.index[i]["image"])
+        return read_image(self.image_path(i))
 
     def load_sample(self, record: dict[str, Any]) -> dict:
-        annotation = _annotation(record)
+        annotation = _annotation(self.complete(record))
         return {**{k: v for k, v in annotation.items() if k not in ("image_hw", "parts")},
                 S.IMAGE: read_image(self.root / record["image"])}
 
 
 class EgoBodyEgocentric(_LazyFrames):
-    """EgoBody egocentric (HoloLens PV) frames with the interactee's SMPL joints in the PV camera frame."""
+    """EgoBody egocentric (HoloLens PV) frames with the interactee's SMPL joints in the PV camera frame.
+
+    The index records the image, frame number, sequence, size and row of the prepared npz; K and joints
+    stay in that file's arrays.
+    """
 
     docs: ClassVar[str] = "docs/taihri.md#egobody"
+    index_version: ClassVar[int] = 3
+
+    def __init__(self, root: str | Path, split: str = "train", **kwargs: Any) -> None:
+        super().__init__(root, split, **kwargs)
+        with np.load(self.root / f"taihri/egobody_{self.split}.npz") as data:
+            self.K, self.joints = data["K"], data["joints_cam"]
 
     def expected_files(self) -> list[str]:
         return [f"taihri/egobody_{self.split}.npz", "egocentric_color"]
 
+    def complete(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {**record, "K": self.K[record["row"]], "joints": self.joints[record["row"]]}
+
     def build_index(self) -> list[dict[str, Any]]:
         data = np.load(self.root / f"taihri/egobody_{self.split}.npz")
-        return [{"image": str(p), "K": k.tolist(), "joints": j.tolist(), "frame": int(f),
-                 "sequence": Path(str(p)).parts[1], "hw": image_size(self.root / str(p))}
-                for p, k, j, f in zip(data["image_path"], data["K"], data["joints_cam"], data["frame_id"])]
+        return [{"image": str(p), "row": row, "frame": int(f), "sequence": Path(str(p)).parts[1],
+                 "hw": image_size(self.root / str(p))}
+                for row, (p, f) in enumerate(zip(data["image_path"], data["frame_id"]))]
 
 
 class Harmony4DEgocentric(_LazyFrames):

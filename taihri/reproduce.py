@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from common.models import load_model_folder as load_project_folder
 from common.reproduce_report import ReproduceContext
-from taihri.api import load_frames
+from taihri.api import FINAL, load_frames
 from taihri.baselines import predict_regressor
 from taihri.config import data_config, model_config
 from taihri.data import eval_rows
@@ -27,10 +27,10 @@ def figures(ctx: ReproduceContext) -> list[Path]:
     frames = load_frames(dc, dc.eval_split, FIGURE_FRAMES, record.seed)
     rows = eval_rows(frames, dc, mc.answer_format, mc.system_prompt)
     answers = []
-    for folder in (record.run_dir / "bootstrap_sft" / "final", record.run_dir / "final"):
+    for folder in (record.run_dir / "bootstrap_sft" / FINAL, record.run_dir / FINAL):
         model, processor = load_model_folder(folder, mc)
         answers.append(generate_answers(model, processor, rows, mc, dc.bin_stride, frames))
-    regressor = load_project_folder(record.run_dir / "vision_init" / "checkpoints" / "final")
+    regressor = load_project_folder(record.run_dir / "vision_init" / FINAL)
     regression = predict_regressor(regressor, frames, processor.image_processor)
     return [plot_predictions(frames, rows, answers[0], answers[1], regression, ctx.out_dir / "predictions.png",
                              data_label=ctx.data + (" egocentric renders, stand-in SMPL" if ctx.data == "synthetic"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ def _finish(trainer: Any, processor: Any, final_dir: Path | None) -> torch.nn.Mo
     return model.merge_and_unload() if isinstance(model, PeftModel) else model
 
 
-def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig, model_cfg: TaihriModelConfig,
+def run_sft(model: torch.nn.Module, processor: Any, rows: Sequence[dict], cfg: DictConfig, model_cfg: TaihriModelConfig,
             output_dir: Path, max_steps: int | None = None, frames: Frames | None = None,
             final_dir: Path | None = None) -> tuple[Any, dict]:
     """Supervised fine-tuning on prompt/completion rows; returns (trained model, last logged metrics)."""
@@ -143,8 +143,7 @@ def run_sft(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictC
                          max_length=model_cfg.sft.max_length, remove_unused_columns=False)
     if model_cfg.freeze_vision:
         model.model.visual.requires_grad_(False)
-    dataset = image_dataset([{k: r[k] for k in ("prompt", "completion")} for r in rows],
-                            lambda i: row_image(rows[i], frames))
+    dataset = image_dataset(rows, ("prompt", "completion"), lambda row: row_image(row, frames))
     timer = StepTimer()
     trainer_cls, extra = TaihriSFTTrainer, {}
     if model_cfg.sft.bin_label_sigma > 0:
@@ -171,8 +170,9 @@ def constrain_generate(model: torch.nn.Module, processor: Any, bin_stride: int, 
     model.generate = generate
 
 
-def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: DictConfig, model_cfg: TaihriModelConfig,
-             output_dir: Path, frames: Frames | None = None, final_dir: Path | None = None) -> tuple[Any, dict]:
+def run_grpo(model: torch.nn.Module, processor: Any, rows: Sequence[dict], cfg: DictConfig,
+             model_cfg: TaihriModelConfig, output_dir: Path, frames: Frames | None = None,
+             final_dir: Path | None = None) -> tuple[Any, dict]:
     """GRPO on prompt rows with the four pose-aware rewards; returns (trained model, reward summary)."""
     grpo = model_cfg.grpo
     if grpo.constrained_generation:
@@ -185,8 +185,8 @@ def run_grpo(model: torch.nn.Module, processor: Any, rows: list[dict], cfg: Dict
                       epsilon=grpo.epsilon, temperature=grpo.temperature, top_p=grpo.top_p,
                       max_completion_length=grpo.max_completion_length, reward_weights=weights,
                       remove_unused_columns=False, **vllm)
-    dataset = image_dataset([{k: v for k, v in r.items() if k not in ("completion", "image")} for r in rows],
-                            lambda i: row_image(rows[i], frames))
+    dataset = image_dataset(rows, [k for k in rows[0] if k not in ("completion", "image")],
+                            lambda row: row_image(row, frames))
     source = model.config._name_or_path
     if grpo.beta > 0 and not model_cfg.lora.enabled and not (source and Path(source).is_dir()):
         reference = output_dir / "reference"

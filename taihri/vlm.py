@@ -182,14 +182,15 @@ def _device_map(device: str | torch.device) -> dict[str, str] | None:
 
 
 def load_model_folder(path: str | Path, cfg: TaihriModelConfig, device: str | torch.device = "cpu"):
-    """(model, processor) of a Qwen-VL folder (a download or our `final`) in `model.dtype`, placed on `device`.
+    """(model, processor) of a Qwen-VL folder (a download or our `checkpoints/final`) in `model.dtype`, on `device`.
 
     Grammar tokens missing from the tokenizer are added and their embeddings initialised.
     """
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} holds no model (config.json); set model.pretrained_path (or "
-                                "TAIHRI_BASE_MODEL) to a downloaded Qwen-VL folder, or ckpt= to a trained `final`")
+                                "TAIHRI_BASE_MODEL) to a downloaded Qwen-VL folder, or ckpt= to a trained "
+                                "<run_dir>/checkpoints/final")
     model_cls = _BACKBONES[cfg.backbone][1]
     processor = load_processor(path, cfg)
     tok = processor.tokenizer

@@ -19,7 +19,7 @@ def main(folder: str, root: str, out: str) -> None:
               "trainer.ckpt_every=0", "trainer.log_every=1", "trainer.batch_size=2", "trainer.grad_accum=1",
               "model.gradient_checkpointing=false"]
     stages = {"sft": ["trainer.max_steps=2"],
-              "rft": [f"ckpt={out}/sft/final", "trainer.max_steps=1", "model.grpo.num_generations=2",
+              "rft": [f"ckpt={out}/sft/checkpoints/final", "trainer.max_steps=1", "model.grpo.num_generations=2",
                       "model.grpo.max_completion_length=8"]}
     for stage, extra in stages.items():
         with initialize_config_dir(str(REPO / "configs"), version_base="1.3"):

@@ -76,8 +76,8 @@ def test_frames_read_images_on_demand(tmp_path: Path) -> None:
     path = sorted((root / "egocentric_color").rglob("*_frame_00100.jpg"))[0]
     cv2.imwrite(str(path), np.full((120, 160, 3), 255, np.uint8))
     assert np.asarray(frames.image(0)).mean() > 200 and np.asarray(first).mean() < 200
-    rows = [{"prompt": "p"}] * len(frames)
-    dataset = image_dataset(rows, frames.image)
+    rows = [{"prompt": "p", "frame": i} for i in range(len(frames))]
+    dataset = image_dataset(rows, ("prompt",), lambda row: frames.image(row["frame"]))
     assert np.asarray(dataset[0]["image"]).mean() > 200
     path.unlink()
     with pytest.raises(FileNotFoundError):
@@ -96,13 +96,13 @@ def test_paper_configs_sft_rft_evaluate_on_real_layout(tmp_path: Path) -> None:
                        "trainer.grad_accum=1", "model.max_new_tokens=12"])
     metrics = api.train(sft)
     assert np.isfinite(metrics["g_mpjpe_mean"]) and metrics["sft_loss_first"] > 0
-    final = tmp_path / "sft" / "final"
+    final = tmp_path / "sft" / "checkpoints" / "final"
     assert json.loads((final / api.EVAL_FILE).read_text())["fallback_pose_m"]
     rft = _cfg("rft", [*common, f"run_dir={tmp_path / 'rft'}", f"ckpt={final}", "trainer.max_steps=1",
                        "trainer.batch_size=2", "model.grpo.num_generations=2",
                        "model.grpo.max_completion_length=12", "model.max_new_tokens=12"])
     assert np.isfinite(api.train(rft)["g_mpjpe_mean"])
-    trained = tmp_path / "rft" / "final"
+    trained = tmp_path / "rft" / "checkpoints" / "final"
     evaluation = _cfg("eval_official", [*common, f"ckpt={trained}", "model.max_new_tokens=12"])
     assert np.isfinite(api.evaluate(evaluation)["g_mpjpe_mean"])
     mc = model_config(OmegaConf.merge(evaluation.model, {"pretrained_path": str(folder)}))
@@ -128,9 +128,10 @@ def test_two_process_ddp_sft_then_grpo_from_paper_configs(tmp_path: Path) -> Non
     for stage in ("sft", "rft"):
         metrics = json.loads((out / stage / "metrics.json").read_text())
         assert np.isfinite(metrics["g_mpjpe_mean"]) and metrics["world_size"] == 2
-        assert sorted(p.name for p in (out / stage / "final").glob("*.safetensors")) == ["model.safetensors"]
+        final = out / stage / "checkpoints" / "final"
+        assert sorted(p.name for p in final.glob("*.safetensors")) == ["model.safetensors"]
         assert not list((out / stage).glob("checkpoint-*"))
-    Qwen3VLForConditionalGeneration.from_pretrained(out / "rft" / "final")
+    Qwen3VLForConditionalGeneration.from_pretrained(out / "rft" / "checkpoints" / "final")
 
 
 def test_regression_baseline_from_paper_config_on_real_layout(tmp_path: Path) -> None:
