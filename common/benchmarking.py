@@ -254,6 +254,8 @@ class DataScaling:
     samples: list[int]
     target_ratio: float
     notes: str = ""
+    ours_range: list[list[float]] = field(default_factory=list)
+    """Per frame count, [min, max] of our peak over the repeated processes (the figures above are medians)."""
 
     @property
     def ratio(self) -> float:
@@ -275,20 +277,27 @@ class DataScaling:
 
 
 def data_scaling(name: str, module: str, function: str, frames: list[int], write_fixture: Callable[[int], Path],
-                 *, ours: str, reference: str, target_ratio: float = 1.2, notes: str = "") -> DataScaling:
+                 *, ours: str, reference: str, target_ratio: float = 1.2, notes: str = "",
+                 repeats: int = 3) -> DataScaling:
     """`module.function(root=..., preload=False|True)` measured by `rss_growth` on `write_fixture(n)` per frame count.
 
-    Each point runs in its own process, ours and the preloading reference alternately; dataset indices are
+    Each point runs `repeats` times, each in its own process, ours and the preloading reference alternately, and
+    keeps the median (glibc's heap retention makes one process's peak vary by a few MiB); dataset indices are
     cached next to the fixture (env `EHP_DATA_CACHE`), so the repository cache is untouched.
     """
-    ours_mib, ref_mib, seconds, samples = [], [], [], []
+    ours_mib, ref_mib, seconds, samples, ours_range = [], [], [], [], []
     for n in frames:
         root = write_fixture(n)
         env = {"EHP_DATA_CACHE": str(root / ".index_cache")}
-        mine = rss_growth(module, function, env=env, root=str(root), preload=False)
-        held = rss_growth(module, function, env=env, root=str(root), preload=True)
-        ours_mib.append(mine["growth_mib"])
-        ref_mib.append(held["growth_mib"])
-        seconds.append(mine["seconds"])
-        samples.append(mine["samples"])
-    return DataScaling(name, ours, reference, list(frames), ours_mib, ref_mib, seconds, samples, target_ratio, notes)
+        mine, held = [], []
+        for _ in range(repeats):
+            mine.append(rss_growth(module, function, env=env, root=str(root), preload=False))
+            held.append(rss_growth(module, function, env=env, root=str(root), preload=True))
+        growth = [m["growth_mib"] for m in mine]
+        ours_mib.append(float(statistics.median(growth)))
+        ours_range.append([min(growth), max(growth)])
+        ref_mib.append(float(statistics.median([h["growth_mib"] for h in held])))
+        seconds.append(float(statistics.median([m["seconds"] for m in mine])))
+        samples.append(mine[0]["samples"])
+    return DataScaling(name, ours, reference, list(frames), ours_mib, ref_mib, seconds, samples, target_ratio, notes,
+                       ours_range)

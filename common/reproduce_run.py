@@ -26,8 +26,8 @@ from common.reproduce_spec import PaperSpec, RowSpec, SpecError, measured_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
-CHECKPOINT_NAMES = ("checkpoints/final", "final", "model")
-"""Where the papers' `train` leaves the final model, relative to the run dir (first existing wins)."""
+FINAL_MODEL = "checkpoints/final"
+"""Where every paper's `train` leaves the final model folder, relative to the run dir."""
 log = logging.getLogger(__name__)
 
 
@@ -123,13 +123,12 @@ def plan(spec: PaperSpec, data: str, profile: str, cli_seeds: int | None, output
 
 
 def find_checkpoint(run_dir: Path, relative: str | None = None) -> Path:
-    """The final model of a finished train run: `relative` if given, else the first of CHECKPOINT_NAMES."""
-    candidates = [relative] if relative else list(CHECKPOINT_NAMES)
-    for name in candidates:
-        if (run_dir / name).exists():
-            return run_dir / name
-    raise FileNotFoundError(f"no checkpoint in {run_dir} (looked for {candidates}); set `ckpt_path:` on the "
-                            "evaluating row to where the paper's train writes its final model")
+    """The final model of a finished train run: `run_dir / relative` if given, else `run_dir / FINAL_MODEL`."""
+    path = run_dir / (relative or FINAL_MODEL)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}: the train run did not finish (rerun without reuse=true), "
+                                "or set `ckpt_path:` on the evaluating row to where its train writes the final model")
+    return path
 
 
 def compose(unit: RunUnit, ckpt: Path | None):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from common.training.checkpoint import publish_dir
 from common.training.hf import hf_init_wandb
 from common.training.hf_dist import barrier, broadcast, full_state_dict, is_main
 from posellm.config import data_config, model_config
@@ -18,11 +19,13 @@ from posellm.pipeline import evaluate_model, load_splits, mean_pose_baseline
 from posellm.training import fit
 
 log = logging.getLogger(__name__)
-MODEL_FOLDER = "model"
+FINAL_FOLDER = "checkpoints/final"
+"""The trained model folder under the run dir (the shared runtime's final-model location)."""
+LEGACY_FOLDER = "model"
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Train on cfg.data, save run_dir/model (rank 0), evaluate sharded over ranks (+ zero-shot, baseline).
+    """Train on cfg.data, save run_dir/checkpoints/final (rank 0), evaluate sharded over ranks (+ zero-shot, baseline).
 
     A stop signal (SIGTERM/SIGINT/SIGUSR1) saves an HF checkpoint and exits with code 75 (TrainingStopped)
     before the final save and evaluation; rerunning with trainer.resume=auto continues it.
@@ -46,8 +49,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
             wandb_run.finish()
     state = full_state_dict(trainer)
     if is_main():
-        folder = save_posellm(built, model_cfg, data_cfg.image_size, run_dir / MODEL_FOLDER,
-                              state=_peft_state(built, state))
+        folder = run_dir / FINAL_FOLDER
+        staged = folder.with_name(f".{folder.name}.tmp")
+        save_posellm(built, model_cfg, data_cfg.image_size, staged, state=_peft_state(built, state))
+        publish_dir(staged, folder)
         log.info("model folder written to %s", folder)
     barrier()
     metrics = evaluate_model(built.model, built.codec, splits, model_cfg, data_cfg.image_size)
@@ -76,8 +81,18 @@ def _peft_state(built: object, state: dict | None) -> dict | None:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Evaluate the model folder `cfg.ckpt` (written by train) on the data of cfg.data (zero-shot sets too)."""
     data_cfg = data_config(cfg.data)
-    built, model_cfg, image_size = load_posellm(cfg.ckpt)
+    built, model_cfg, image_size = load_posellm(model_folder(cfg.ckpt))
     if image_size != data_cfg.image_size:
         log.warning("model folder crop size %d overrides data.image_size %d", image_size, data_cfg.image_size)
     splits = load_splits(data_cfg, cfg.paths.cache_dir)
     return evaluate_model(built.model, built.codec, splits, model_cfg, image_size)
+
+
+def model_folder(ckpt: str | Path) -> Path:
+    """`ckpt` as a model folder; an older run's `<run>/model` fails with an error naming `<run>/checkpoints/final`."""
+    ckpt = Path(ckpt)
+    if ckpt.name == LEGACY_FOLDER and (ckpt.parent / "config.yaml").is_file():
+        raise FileNotFoundError(f"ckpt={ckpt}: PoseLLM runs now write their final model to "
+                                f"{ckpt.parent / FINAL_FOLDER}; move this older folder there "
+                                f"(mv {ckpt} {ckpt.parent / FINAL_FOLDER}) and pass ckpt={ckpt.parent / FINAL_FOLDER}")
+    return ckpt

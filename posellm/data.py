@@ -124,11 +124,11 @@ def load_mpii_instances(root: str | Path, split: str = "valid") -> list[PersonIn
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """HxWx3 uint8 RGB image (OpenCV decode)."""
+    """HxWx3 uint8 RGB image (OpenCV decode, channels swapped in place: one full-size buffer per image)."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
 
 
 def crop_instance(inst: PersonInstance, out_size: int, image: np.ndarray | None = None,

@@ -8,6 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from common.reproduce import ReproduceContext
+from posellm.api import FINAL_FOLDER
 from posellm.config import PoseLLMDataConfig, PoseLLMModelConfig, data_config, model_config
 from posellm.figures import prediction_grid
 from posellm.folder import load_posellm
@@ -44,7 +45,7 @@ def figures(ctx: ReproduceContext) -> list[Path]:
     persons = splits.val[:4]
     columns = {}
     for label, record in records.items():
-        built, cfg, size = load_posellm(record.run_dir / "model")
+        built, cfg, size = load_posellm(record.run_dir / FINAL_FOLDER)
         columns[label] = predict(built.model, built.codec, persons, list(COCO_KEYPOINTS), size, cfg.image_mean,
                                  cfg.image_std, cfg.max_new_tokens).keypoints
     _, pose = mean_pose_baseline(splits, data_cfg.image_size)

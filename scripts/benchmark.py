@@ -145,7 +145,9 @@ def data_scaling_markdown(section: dict) -> str:
     m = section["machine"]
     lines = ["# Data scaling: peak memory of one epoch's data pass at N and 10N frames", "",
              "Written by `python scripts/benchmark.py data_scaling` (common/benchmarking.py `data_scaling`). Each "
-             "point runs in a fresh process: the loader's modules are imported, the peak-RSS mark is reset "
+             "point runs three times, each in a fresh process, ours and the reference alternately, and the median is "
+             "shown (our min-max in brackets: glibc's heap retention moves one process's peak by a few MiB); the "
+             "loader's modules are imported, the peak-RSS mark is reset "
              "(/proc/self/clear_refs), then one epoch of the trainer's dataset is iterated through a torch DataLoader "
              "(every sample touched, num_workers=0 so all work is in the measured process); the figure is the peak "
              "RSS above the RSS after imports. **ratio** = peak at 10N / peak at N (target < 1.2x: memory does not "
@@ -156,8 +158,10 @@ def data_scaling_markdown(section: dict) -> str:
              "ours pass time 10N | target |", "|---|---|---|---|---|---|---|---|"]
     for r in section["rows"]:
         verdict = "met" if r["target_met"] else "**NOT met**"
+        spread = " ({})".format(" / ".join(f"{lo:.1f}-{hi:.1f}" for lo, hi in r["ours_range"])) if r.get(
+            "ours_range") else ""
         lines.append(f"| {r['name']} | {r['frames'][0]} / {r['frames'][-1]} | {r['ours_mib'][0]:.1f} / "
-                     f"{r['ours_mib'][-1]:.1f} | **{r['ratio']:.2f}x** | {r['reference_mib'][0]:.1f} / "
+                     f"{r['ours_mib'][-1]:.1f}{spread} | **{r['ratio']:.2f}x** | {r['reference_mib'][0]:.1f} / "
                      f"{r['reference_mib'][-1]:.1f} | {r['reference_ratio']:.2f}x | {_fmt_s(r['ours_seconds'][-1])} "
                      f"| < {r['target_ratio']:g}x {verdict} |")
     lines += [""] + [f"- **{r['name']}**: ours = {_cell(r['ours'])}; reference = {_cell(r['reference'])}; "

@@ -21,7 +21,7 @@ def test_posellm_data_scaling_stays_below_the_preloading_reference(tmp_path: Pat
 
     result = data_scaling("posellm", "posellm.benchmark", "coco_data_pass", [2, 20],
                           lambda n: write_coco_fixture(tmp_path / f"coco_{n}", n), ours="lazy",
-                          reference="preloaded")
+                          reference="preloaded", repeats=1)
     assert isinstance(result, DataScaling) and result.frames == [2, 20]
     assert result.samples == [4, 40]                                     # two persons per image, every one touched
     row = result.as_dict()

@@ -44,6 +44,7 @@ def test_two_process_ddp_from_the_paper_config(tmp_path: Path) -> None:
         "rng_state_0.pth", "rng_state_1.pth"]
     assert json.loads((run_dir / "train_metrics.json").read_text())["AP"] == pytest.approx(ranks[0]["AP"])
     # The sharded evaluation equals a single-process evaluation of the saved folder.
-    single = run("evaluate", "posellm/coco", [*overrides, f"ckpt={run_dir / 'model'}"], tmp_path / "eval")
+    final = run_dir / "checkpoints" / "final"
+    single = run("evaluate", "posellm/coco", [*overrides, f"ckpt={final}"], tmp_path / "eval")
     for key in ("AP", "humanart_AP", "mpii_PCKh@0.5", "unparsed_rate"):
         assert single[key] == pytest.approx(ranks[0][key]), key

@@ -4,15 +4,18 @@ COCO / Human-Art / MPII fixtures in the official layouts: train, model folder, z
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from peft import PeftModel
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, Dinov2Model, LlamaForCausalLM
 
+from posellm.api import evaluate
 from posellm.config import PoseLLMModelConfig
 from posellm.folder import export_merged, load_posellm
 from posellm.model import build_base, build_posellm
@@ -62,7 +65,7 @@ def test_paper_config_trains_saves_and_evaluates_zero_shot(paper_world: dict[str
     assert metrics["train_steps"] == 3 and np.isfinite(metrics["train_loss"])
     for key in ("AP", "humanart_AP", "mpii_PCKh@0.5", "mean_pose/AP"):
         assert 0.0 <= metrics[key] <= 100.0, key
-    folder = tmp_path / "run" / "model"
+    folder = tmp_path / "run" / "checkpoints" / "final"
     adapter_cfg = json.loads((folder / "adapter_config.json").read_text())
     assert adapter_cfg["base_model_name_or_path"] == str(w["vicuna"])        # the path as the user gave it
     saved = json.loads((folder / "config.json").read_text())["model"]
@@ -116,3 +119,13 @@ def test_legacy_format_folder_still_loads() -> None:
     x = torch.linspace(-1, 1, 3 * 16 * 16).view(1, 3, 16, 16)
     logits = built.model(pixel_values=x, input_ids=ids, attention_mask=torch.ones_like(ids))["logits"][:, -4:]
     torch.testing.assert_close(logits, load_file(str(data / "legacy_v1_tiny_logits.safetensors"))["logits"])
+
+
+def test_old_run_model_folder_fails_naming_the_final_folder(tmp_path: Path) -> None:
+    """A run dir of the previous layout (`<run>/model`) is refused, not loaded from where it lies."""
+    run_dir = tmp_path / "run"
+    (run_dir / "model").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("paper: posellm\n")
+    cfg = OmegaConf.create({"data": {}, "ckpt": str(run_dir / "model"), "paths": {"cache_dir": str(tmp_path)}})
+    with pytest.raises(FileNotFoundError, match=re.escape(str(run_dir / "checkpoints" / "final"))):
+        evaluate(cfg)
