@@ -21,7 +21,6 @@ from posellm.training import fit
 log = logging.getLogger(__name__)
 FINAL_FOLDER = "checkpoints/final"
 """The trained model folder under the run dir (the shared runtime's final-model location)."""
-LEGACY_FOLDER = "model"
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -81,18 +80,9 @@ def _peft_state(built: object, state: dict | None) -> dict | None:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Evaluate the model folder `cfg.ckpt` (written by train) on the data of cfg.data (zero-shot sets too)."""
     data_cfg = data_config(cfg.data)
-    built, model_cfg, image_size = load_posellm(model_folder(cfg.ckpt))
+    built, model_cfg, image_size = load_posellm(cfg.ckpt)
     if image_size != data_cfg.image_size:
         log.warning("model folder crop size %d overrides data.image_size %d", image_size, data_cfg.image_size)
     splits = load_splits(data_cfg, cfg.paths.cache_dir)
     return evaluate_model(built.model, built.codec, splits, model_cfg, image_size)
 
-
-def model_folder(ckpt: str | Path) -> Path:
-    """`ckpt` as a model folder; an older run's `<run>/model` fails with an error naming `<run>/checkpoints/final`."""
-    ckpt = Path(ckpt)
-    if ckpt.name == LEGACY_FOLDER and (ckpt.parent / "config.yaml").is_file():
-        raise FileNotFoundError(f"ckpt={ckpt}: PoseLLM runs now write their final model to "
-                                f"{ckpt.parent / FINAL_FOLDER}; move this older folder there "
-                                f"(mv {ckpt} {ckpt.parent / FINAL_FOLDER}) and pass ckpt={ckpt.parent / FINAL_FOLDER}")
-    return ckpt

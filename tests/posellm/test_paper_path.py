@@ -4,18 +4,15 @@ COCO / Human-Art / MPII fixtures in the official layouts: train, model folder, z
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from peft import PeftModel
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, Dinov2Model, LlamaForCausalLM
 
-from posellm.api import evaluate
 from posellm.config import PoseLLMModelConfig
 from posellm.folder import export_merged, load_posellm
 from posellm.model import build_base, build_posellm
@@ -120,12 +117,3 @@ def test_legacy_format_folder_still_loads() -> None:
     logits = built.model(pixel_values=x, input_ids=ids, attention_mask=torch.ones_like(ids))["logits"][:, -4:]
     torch.testing.assert_close(logits, load_file(str(data / "legacy_v1_tiny_logits.safetensors"))["logits"])
 
-
-def test_old_run_model_folder_fails_naming_the_final_folder(tmp_path: Path) -> None:
-    """A run dir of the previous layout (`<run>/model`) is refused, not loaded from where it lies."""
-    run_dir = tmp_path / "run"
-    (run_dir / "model").mkdir(parents=True)
-    (run_dir / "config.yaml").write_text("paper: posellm\n")
-    cfg = OmegaConf.create({"data": {}, "ckpt": str(run_dir / "model"), "paths": {"cache_dir": str(tmp_path)}})
-    with pytest.raises(FileNotFoundError, match=re.escape(str(run_dir / "checkpoints" / "final"))):
-        evaluate(cfg)
