@@ -35,9 +35,9 @@ from kinematics.chains import (
     part_chain,
 )
 from kinematics.fk import ChainFK, fk_joints, forward_kinematics, improved_fk, relative_transforms, twist_swing_delta
-from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik
+from kinematics.neural_ik import NeuralIKConfig, solve_neural_ik, solve_neural_ik_batch
 from kinematics.objective import IKProblem, IKResult, LossWeights
-from kinematics.refine import build_problem, solve_contact
+from kinematics.refine import ContactRequest, build_problem, solve_contact, solve_contacts
 from kinematics.trust_region import TrustRegionConfig, solve_trust_region
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "SHORT_CHAINS",
     "SMPL_CHAINS",
     "ChainFK",
+    "ContactRequest",
     "IKProblem",
     "IKResult",
     "KinematicChain",
@@ -61,7 +62,9 @@ __all__ = [
     "part_chain",
     "relative_transforms",
     "solve_contact",
+    "solve_contacts",
     "solve_neural_ik",
+    "solve_neural_ik_batch",
     "solve_trust_region",
     "twist_swing_delta",
 ]
