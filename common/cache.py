@@ -6,11 +6,13 @@ file from a killed writer, old format, disk error) logs a warning naming the fil
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from enum import Enum
@@ -90,6 +92,47 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return path
+
+
+def _stamped(stamp: Path, content: str) -> bool:
+    return stamp.is_file() and stamp.read_text() == content
+
+
+def cached_dir(path: str | Path, write: Callable[[Path], None], marker: str, content: str) -> Path:
+    """Folder `path` whose file `marker` holds `content`; else `write(tmp)` into a temporary sibling folder, add
+    the marker last and rename it onto `path`, so readers and concurrent writers (parallel runs on one cache)
+    only ever see a finished folder: the first finished copy wins, the others are discarded.
+
+    A non-empty `path` without the marker is not ours and raises; one with another `content` (an older set of
+    the same writer) is replaced.
+    """
+    path = Path(path)
+    stamp = path / marker
+    if _stamped(stamp, content):
+        return path
+    if path.is_dir() and any(path.iterdir()) and not stamp.is_file():
+        raise FileExistsError(f"{path} is not empty and holds no {marker}: choose an empty folder (or null for "
+                              "the cache)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        write(tmp)
+        (tmp / marker).write_text(content)
+        if _stamped(stamp, content):
+            return path
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            with contextlib.suppress(FileNotFoundError):      # another writer moved it away first
+                os.replace(path, old)
+            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.replace(tmp, path)
+        except OSError:                            # a concurrent writer published first
+            if not _stamped(stamp, content):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

@@ -13,6 +13,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from common.body import SMPL_PART_NAMES, load_smpl, smpl_part_labels
+from common.cache import cached_dir
 from common.data.render import render_mesh
 from posellm.keypoints import COCO_KEYPOINTS, COCO_SKELETON, MPII_KEYPOINTS
 
@@ -158,14 +159,17 @@ def write_split(root: Path, split: str, count: int, size: int, seed: int, with_m
 
 
 def ensure_synthetic(root: Path, train: int, val: int, size: int, seed: int = 0) -> Path:
-    """Write the synthetic COCO-format dataset at `root` once (marker file records its parameters)."""
+    """Write the synthetic COCO-format dataset at `root` once (marker file records its parameters; written into a
+    temporary folder and renamed into place, so parallel runs sharing the cache never read a partial set)."""
+    params = json.dumps({"train": train, "val": val, "size": size, "seed": seed, "body": "stand-in SMPL",
+                         "colours": "one per part, dark background"})
     marker = root / "done.json"
-    params = {"train": train, "val": val, "size": size, "seed": seed, "body": "stand-in SMPL",
-              "colours": "one per part, dark background"}
-    if marker.exists() and json.loads(marker.read_text()) == params:
+    if marker.is_file() and marker.read_text() == params:
         return root
     log.info("writing synthetic PoseLLM data to %s (%d train, %d val, %d px)", root, train, val, size)
-    write_split(root, "train2017", train, size, seed, with_mpii=False)
-    write_split(root, "val2017", val, size, seed + 1, with_mpii=True)
-    marker.write_text(json.dumps(params))
-    return root
+
+    def write(folder: Path) -> None:
+        write_split(folder, "train2017", train, size, seed, with_mpii=False)
+        write_split(folder, "val2017", val, size, seed + 1, with_mpii=True)
+
+    return cached_dir(root, write, marker.name, params)

@@ -22,6 +22,7 @@ import yaml
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
+from common.cache import cached_dir
 from common.data.render import merge_meshes, rasterize, render_mesh
 from common.geometry.meshes import write_mesh
 from tiger.data.dexycb import FRAME_STEP, MODEL_CLASSES_FILE, SERIALS, SUBJECTS
@@ -199,20 +200,10 @@ def ensure_synthetic_dexycb(root: str | Path, spec: SceneSpec | None = None) -> 
     """Write the synthetic set under `root` unless the same spec is already there; return `root`."""
     spec = spec or SceneSpec()
     root = Path(root)
-    stamp = root / SPEC_FILE
     if spec.num_subjects > len(SUBJECTS):
         raise ValueError(f"DexYCB has {len(SUBJECTS)} subjects; SceneSpec.num_subjects={spec.num_subjects}")
     wanted = json.dumps({**asdict(spec), "layout_version": LAYOUT_VERSION}, sort_keys=True)
-    if stamp.is_file() and stamp.read_text() == wanted:
+    if (root / SPEC_FILE).is_file() and (root / SPEC_FILE).read_text() == wanted:
         return root
     log.info("writing synthetic DexYCB-like scenes to %s", root)
-    if root.is_dir() and any(root.iterdir()):
-        if not stamp.is_file():
-            raise FileExistsError(f"{root} is not empty and holds no synthetic set ({SPEC_FILE}); choose an empty "
-                                  "data.root or null")
-        import shutil
-
-        shutil.rmtree(root)                        # an older / other synthetic set written by this function
-    GraspSceneWriter(spec).write(root)
-    stamp.write_text(wanted)
-    return root
+    return cached_dir(root, GraspSceneWriter(spec).write, SPEC_FILE, wanted)
