@@ -135,18 +135,31 @@ class ChainFK:
         later = [rest_joints[:, j] - rest_joints[:, parents[j]] for j in self.path[1:]]
         self.bones = torch.stack([first_bone, *later], dim=1)
         self.rough_path_rot = rough_rot[:, list(self.path)]
-        self.slot = {j: k for k, j in enumerate(self.path)}
         self.rotation = rotation
+        self.delta_slot = torch.tensor([rotation.index(j) if j in rotation else len(rotation) for j in self.path],
+                                       device=rest_joints.device)
+        """(L,) index into delta of each path joint; len(rotation) (the identity) for joints the IK does not rotate."""
 
     def target_position(self, delta: Tensor) -> Tensor:
         """(B,3) target joint (no translation) with local rotations R^_i dR_i, delta (B,K,3,3) in chain order."""
-        rot, pos = self.start_rot, self.start_pos
-        for k, j in enumerate(self.path):
-            pos = pos + (rot @ self.bones[:, k, :, None])[..., 0]
-            if j == self.path[-1]:
-                break
-            local = self.rough_path_rot[:, k]
-            if j in self.rotation:
-                local = local @ delta[:, self.rotation.index(j)]
-            rot = rot @ local
-        return pos
+        return path_target_position(self.start_rot, self.start_pos, self.bones, self.rough_path_rot,
+                                    path_deltas(delta, self.delta_slot))
+
+
+def path_deltas(delta: Tensor, slot: Tensor) -> Tensor:
+    """(B,L,3,3) IK delta of each path step: delta (B,K,3,3) at slot (L,) or (B,L); slot K picks the identity."""
+    eye = torch.eye(3, dtype=delta.dtype, device=delta.device).expand(delta.shape[0], 1, 3, 3)
+    rows = torch.arange(delta.shape[0], device=delta.device)[:, None]
+    return torch.cat([delta, eye], dim=1)[rows, slot.expand(delta.shape[0], -1)]
+
+
+def path_target_position(start_rot: Tensor, start_pos: Tensor, bones: Tensor, path_rot: Tensor,
+                         step_delta: Tensor) -> Tensor:
+    """(B,3) end of a joint path (no translation): from the frame (start_rot (B,3,3), start_pos (B,3)) of the
+    path's parent, along bones (B,L,3) with local rotations path_rot (B,L,3,3) times step_delta (B,L,3,3)."""
+    rot, pos = start_rot, start_pos
+    for k in range(bones.shape[1]):
+        pos = pos + (rot @ bones[:, k, :, None])[..., 0]
+        if k < bones.shape[1] - 1:
+            rot = rot @ (path_rot[:, k] @ step_delta[:, k])
+    return pos

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from common.geometry import axis_angle_to_matrix
-from kinematics.fk import ChainFK
+from kinematics.fk import ChainFK, path_deltas, path_target_position
 from kinematics.objective import IKProblem
 
 
@@ -42,21 +42,16 @@ class PaddedChainFK:
         self.start_pos = torch.cat([f.start_pos for f in parts])
         self.bones = _pad_cat([f.bones for f in parts], l_max)
         self.rough_path_rot = _pad_cat([f.rough_path_rot for f in parts], l_max, fill=eye)
-        slots = [[f.rotation.index(j) if j in f.rotation else k_max for j in f.path] + [k_max] * (l_max - len(f.path))
-                 for f in parts]
-        self.slot = torch.tensor([s for s, n in zip(slots, sizes) for _ in range(n)], device=self.bones.device)
-        self.length = l_max
+        slots = [torch.cat([torch.where(f.delta_slot < len(f.rotation), f.delta_slot, k_max),
+                            f.delta_slot.new_full((l_max - len(f.path),), k_max)]).expand(n, l_max)
+                 for f, n in zip(parts, sizes)]
+        self.slot = torch.cat(slots)
+        """(B,L_max) index into the padded delta of each path step; k_max (the identity) off the chain."""
 
     def target_position(self, delta: Tensor) -> Tensor:
         """(B,3) target joints (no translation), local rotations R^_i dR_i with delta (B,K,3,3) in chain order."""
-        eye = torch.eye(3, dtype=delta.dtype, device=delta.device).expand(delta.shape[0], 1, 3, 3)
-        chosen = torch.cat([delta, eye], dim=1)[torch.arange(delta.shape[0], device=delta.device)[:, None], self.slot]
-        rot, pos = self.start_rot, self.start_pos
-        for k in range(self.length):
-            pos = pos + (rot @ self.bones[:, k, :, None])[..., 0]
-            if k < self.length - 1:
-                rot = rot @ (self.rough_path_rot[:, k] @ chosen[:, k])
-        return pos
+        return path_target_position(self.start_rot, self.start_pos, self.bones, self.rough_path_rot,
+                                    path_deltas(delta, self.slot))
 
 
 @dataclass
