@@ -163,13 +163,10 @@ def ensure_synthetic(root: Path, train: int, val: int, size: int, seed: int = 0)
     temporary folder and renamed into place, so parallel runs sharing the cache never read a partial set)."""
     params = json.dumps({"train": train, "val": val, "size": size, "seed": seed, "body": "stand-in SMPL",
                          "colours": "one per part, dark background"})
-    marker = root / "done.json"
-    if marker.is_file() and marker.read_text() == params:
-        return root
-    log.info("writing synthetic PoseLLM data to %s (%d train, %d val, %d px)", root, train, val, size)
 
     def write(folder: Path) -> None:
+        log.info("writing synthetic PoseLLM data to %s (%d train, %d val, %d px)", root, train, val, size)
         write_split(folder, "train2017", train, size, seed, with_mpii=False)
         write_split(folder, "val2017", val, size, seed + 1, with_mpii=True)
 
-    return cached_dir(root, write, marker.name, params)
+    return cached_dir(root, write, "done.json", params)

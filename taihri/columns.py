@@ -1,7 +1,8 @@
 """Column storage of per-frame records: stacked numpy arrays and one string buffer instead of a dict per frame.
 
 A list of N small dicts costs ~1-5 KB per frame in Python objects (and fragments the heap); `Records` holds
-the same values in a few arrays and rebuilds record i as a dict when it is read.
+the same values in a few arrays and rebuilds record i as a dict when it is read. Written by hand because Arrow
+tables (pyarrow, datasets) give numpy arrays and tuples back as lists, and the frame code reads them typed.
 """
 
 from __future__ import annotations

@@ -204,7 +204,9 @@ def ensure_synthetic_dexycb(root: str | Path, spec: SceneSpec | None = None) -> 
     if spec.num_subjects > len(SUBJECTS):
         raise ValueError(f"DexYCB has {len(SUBJECTS)} subjects; SceneSpec.num_subjects={spec.num_subjects}")
     wanted = json.dumps({**asdict(spec), "layout_version": LAYOUT_VERSION}, sort_keys=True)
-    if (root / SPEC_FILE).is_file() and (root / SPEC_FILE).read_text() == wanted:
-        return root
-    log.info("writing synthetic DexYCB-like scenes to %s", root)
-    return cached_dir(root, GraspSceneWriter(spec).write, SPEC_FILE, wanted)
+
+    def write(folder: Path) -> None:
+        log.info("writing synthetic DexYCB-like scenes to %s", root)
+        GraspSceneWriter(spec).write(folder)
+
+    return cached_dir(root, write, SPEC_FILE, wanted)
