@@ -15,9 +15,10 @@ from torch.utils.data import DataLoader
 
 from common.benchmarking import Comparison, DataScaling, compare, register_benchmark
 from common.benchmarking import data_scaling as measure_data_scaling
+from common.data.base import read_rgb
 from common.throughput import ThroughputProbe, compose_config, probe_from_module, register_throughput
 from posellm.config import TinyLLMConfig, TinyVisionConfig, data_config, model_config
-from posellm.data import KeypointTrainSet, coco_paths, collate_train, load_coco_instances, read_rgb
+from posellm.data import KeypointTrainSet, coco_paths, collate_train, load_coco_instances
 from posellm.keypoints import COCO_KEYPOINTS
 from posellm.text import IGNORE_INDEX, PromptCodec, build_tiny_tokenizer
 

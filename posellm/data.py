@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import scipy.io
 import torch
 from torch.utils.data import Dataset
 
+from common.data.base import read_rgb
 from posellm.config import PoseLLMDataConfig
 from posellm.crop import box_center_size, crop_matrix, image_to_crop, warp_image
 from posellm.keypoints import COCO_FLIP_PAIRS, COCO_KEYPOINTS, MPII_KEYPOINTS
@@ -121,14 +121,6 @@ def load_mpii_instances(root: str | Path, split: str = "valid") -> list[PersonIn
                                         np.concatenate([joints, vis[:, None]], 1), MPII_KEYPOINTS,
                                         head_size=float(head_sizes[i])))
     return instances
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """HxWx3 uint8 RGB image (OpenCV decode, channels swapped in place: one full-size buffer per image)."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
 
 
 def crop_instance(inst: PersonInstance, out_size: int, image: np.ndarray | None = None,

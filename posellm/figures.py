@@ -10,8 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from common.data.base import read_rgb
 from common.plotting import save_figure
-from posellm.data import PersonInstance, read_rgb
+from posellm.data import PersonInstance
 from posellm.keypoints import COCO_SKELETON
 
 

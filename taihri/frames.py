@@ -12,6 +12,7 @@ from datasets import Dataset
 from PIL import Image
 
 from common.data import schema as S
+from common.data.base import read_rgb
 from common.data.transforms import apply_affine, crop_affine_matrix
 from taihri.columns import Records
 
@@ -40,11 +41,7 @@ def warp_image_file(path: str | Path, affine: np.ndarray, out_hw: tuple[int, int
     Equal, pixel for pixel, to `to_pil` of `apply_affine` on `read_image(path)` (the same float32 [0,1] bilinear
     warp), but kept in HWC with in-place clipping: one float buffer per stage instead of six transposed copies.
     """
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(f"cannot read image {path} (missing or not an image)")
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    del bgr
+    rgb = read_rgb(path)
     source = rgb / np.float32(255.0)
     del rgb
     warped = cv2.warpAffine(source, np.asarray(affine, np.float64), (out_hw[1], out_hw[0]), flags=cv2.INTER_LINEAR,

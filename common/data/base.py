@@ -37,12 +37,17 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / ".cache" / "data_index"
 
 
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Decode an image file with OpenCV -> (H,W,3) uint8 RGB (channels swapped in place: one full-size buffer)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"cannot read image {path} (missing or not an image)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image)
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file with OpenCV -> (3,H,W) float32 RGB in [0,1]."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(f"cannot read image {path} (missing or not an image)")
-    return (bgr[:, :, ::-1].transpose(2, 0, 1) / np.float32(255.0)).astype(np.float32)
+    return (read_rgb(path).transpose(2, 0, 1) / np.float32(255.0)).astype(np.float32)
 
 
 def read_mask(path: str | Path) -> np.ndarray:

@@ -11,7 +11,8 @@ import pytest
 import scipy.io
 import torch
 
-from posellm.data import coco_paths, humanart_paths, load_coco_instances, load_mpii_instances, mpii_paths, read_rgb
+from common.data.base import read_rgb
+from posellm.data import coco_paths, humanart_paths, load_coco_instances, load_mpii_instances, mpii_paths
 from posellm.inference import Predictions, coco_ap, mpii_scores
 from posellm.keypoints import COCO_KEYPOINTS, MPII_KEYPOINTS
 
